@@ -31,6 +31,10 @@ struct net_server_config {
 	int port;                  /* 0 picks a free port (see net_server_port) */
 	int32_t max_request_bytes; /* socket.request.max.bytes */
 	int max_inflight;          /* requests read ahead of their responses per connection */
+	/* Optional (zero = default): */
+	int send_buffer_bytes;   /* SO_SNDBUF (socket.send.buffer.bytes); <= 0: OS default */
+	int recv_buffer_bytes;   /* SO_RCVBUF (socket.receive.buffer.bytes); <= 0: OS default */
+	size_t output_hwm_bytes; /* pending output that pauses reading; 0: 16 MiB */
 };
 
 /* Called once per complete frame. `frame` (len bytes, the request header and
@@ -47,6 +51,9 @@ int net_server_port(const struct net_server *srv);
 /* Stops accepting and closes every connection; pending requests become dead
  * (responding to them just frees them). */
 void net_server_free(struct net_server *srv);
+
+/* Open connections (for tests and metrics). */
+int net_server_conn_count(const struct net_server *srv);
 
 /* Completes `req` with a response: takes ownership of `resp` (malloc'd, freed
  * by net). resp == NULL sends nothing (acks=0 produce) but still releases the

@@ -88,4 +88,146 @@ int32_t batch_get_i32(const uint8_t *p);
 void batch_put_i64(uint8_t *p, int64_t v);
 void batch_put_i32(uint8_t *p, int32_t v);
 
+/* Sets max_timestamp in the header. Does not touch the CRC: call it before
+ * batch_assign_offsets(), which recomputes it. Kafka's LogValidator rewrites
+ * max_timestamp of a CreateTime batch with the largest record timestamp it
+ * found (batch_info.max_timestamp), whatever the producer wrote. */
+void batch_set_max_timestamp(uint8_t *buf, int64_t max_timestamp);
+
+/* ---- Splitting a record set into batches --------------------------------
+ *
+ * A produce request's records field, a fetch response's or a segment file's
+ * bytes are batches back to back. The iterator yields each whole batch; it
+ * reads only the length and magic, never the body.
+ */
+struct batch_iter {
+	const uint8_t *p; /* next unread byte (borrowed) */
+	size_t left;      /* bytes after p */
+	int err;          /* KERR_NONE, or KERR_CORRUPT_MESSAGE once it stopped on
+			     bad bytes; sticky */
+};
+
+void batch_iter_init(struct batch_iter *it, const uint8_t *buf, size_t len);
+
+/* Returns true with *batch / *size set to the next whole batch (a view into
+ * the buffer). Returns false at the end: it->err is KERR_NONE when the bytes
+ * ended exactly after a batch, KERR_CORRUPT_MESSAGE when a trailing partial
+ * batch remains or a length or magic is impossible (batch_length below the
+ * smallest legacy message, below the v2 header for magic 2, magic outside
+ * 0..2). Kafka's ByteBufferLogInputStream throws CorruptRecordException for
+ * the impossible cases and silently drops a trailing partial batch; a broker
+ * that answers a produce with an error instead of dropping bytes is safer,
+ * and log recovery needs to know where the valid bytes end. */
+bool batch_iter_next(struct batch_iter *it, const uint8_t **batch, size_t *size);
+
+/* Bytes consumed so far by the iterator from the start of its buffer. */
+static inline size_t batch_iter_offset(const struct batch_iter *it, const uint8_t *start)
+{
+	return (size_t)(it->p - start);
+}
+
+/* ---- Validation of a batch from a producer ------------------------------ */
+
+/* What batch_validate() learned about a valid batch. */
+struct batch_info {
+	int16_t attributes;
+	int codec;               /* enum batch_compression */
+	int32_t records_count;   /* > 0, equal to the records decoded */
+	int32_t last_offset_delta; /* == records_count - 1 */
+	int64_t base_timestamp;
+	int64_t max_timestamp;   /* largest record timestamp, at least -1 (Kafka's
+				    LogValidator writes this into the header) */
+	int64_t min_timestamp;   /* smallest record timestamp other than -1
+				    (NO_TIMESTAMP), or -1 when none has one */
+	int64_t producer_id;     /* -1: not idempotent */
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	bool transactional;
+	bool has_null_key;       /* some record has a null key (compacted topics
+				    refuse it with INVALID_RECORD) */
+	size_t records_size;     /* bytes of the records area, decompressed */
+};
+
+/* Full validation of one batch received from a producer (produce v3+), as
+ * Kafka 3.8 does it across ProduceRequest.validateRecords,
+ * UnifiedLog.analyzeAndValidateRecords, LogValidator and DefaultRecordBatch.
+ * `buf` holds exactly one batch of `total_size` bytes (borrowed; not
+ * modified). Checks, in Kafka's order, with the code answered:
+ *
+ *   fewer than 17 bytes, or batch_length + 12 != total_size
+ *                                   CORRUPT_MESSAGE (Kafka: the batch is cut
+ *                                   short, CorruptRecordException)
+ *   magic 0 or 1                    UNSUPPORTED_FOR_MESSAGE_FORMAT, the
+ *                                   project's choice (it names the cause).
+ *                                   Kafka 3.8 answers INVALID_RECORD here:
+ *                                   ProduceRequest.validateRecords throws
+ *                                   InvalidRecordException ("only allowed to
+ *                                   contain record batches with magic
+ *                                   version 2") for produce v3+.
+ *   any other magic                 CORRUPT_MESSAGE (Kafka's
+ *                                   ByteBufferLogInputStream: "Invalid magic")
+ *   fewer than 61 bytes             CORRUPT_MESSAGE (DefaultRecordBatch.isValid)
+ *   base_offset != 0                INVALID_RECORD (analyzeAndValidateRecords)
+ *   CRC-32C mismatch                CORRUPT_MESSAGE (analyzeAndValidateRecords)
+ *   codec 5..7                      UNSUPPORTED_COMPRESSION_TYPE (Kafka throws
+ *                                   IllegalArgumentException from
+ *                                   CompressionType.forId, which reaches the
+ *                                   client as UNKNOWN_SERVER_ERROR; the specific
+ *                                   code says what is wrong)
+ *   last_offset_delta < 0, records_count <= 0, or records_count !=
+ *   last_offset_delta + 1           INVALID_RECORD (LogValidator.validateBatch)
+ *   control batch                   INVALID_RECORD (validateBatch)
+ *   producer_id >= 0 and base_sequence < 0
+ *                                   INVALID_RECORD (validateBatch)
+ *   LogAppendTime attribute set     INVALID_TIMESTAMP (validateTimestamp:
+ *                                   "Producer should not set timestamp type
+ *                                   to LogAppendTime")
+ *   records area decompresses past max_uncompressed
+ *                                   MESSAGE_TOO_LARGE (Tern's bound against
+ *                                   decompression bombs; Kafka has none. The
+ *                                   Java producer splits a batch answered so.)
+ *   records area not decodable by its codec
+ *                                   INVALID_RECORD (Kafka: KafkaException,
+ *                                   i.e. UNKNOWN_SERVER_ERROR; a CRC-valid
+ *                                   batch the client compressed wrong will
+ *                                   never pass, so a non-retriable code)
+ *   a record malformed, or not ending at its declared length, fewer or more
+ *   records than records_count, bytes left after the last record
+ *                                   INVALID_RECORD (DefaultRecord.readFrom,
+ *                                   "Incorrect declared batch size")
+ *   offset_delta of record i != i   INVALID_RECORD (Kafka 3.8 instead rebuilds
+ *                                   such a batch for "some older clients"; Tern
+ *                                   appends batches as received, and every
+ *                                   current client writes 0..n-1)
+ *
+ * Not checked here, because they need topic configuration or the clock (the
+ * caller does them with `info`): max.message.bytes (MESSAGE_TOO_LARGE),
+ * keys on compacted topics (has_null_key -> INVALID_RECORD), the CreateTime
+ * range (min/max_timestamp against message.timestamp.before/after.max.ms ->
+ * INVALID_TIMESTAMP), and produce < v7 with zstd (UNSUPPORTED_COMPRESSION_TYPE).
+ *
+ * `max_uncompressed` bounds the decompressed records area; the memory is
+ * freed before returning. `info` may be NULL; it is filled only on success.
+ * Returns KERR_NONE or the Kafka error code. */
+int batch_validate(const uint8_t *buf, size_t total_size, size_t max_uncompressed, struct batch_info *info);
+
+/* ---- The records area of a batch ---------------------------------------- */
+
+/* The records area of a batch, decompressed when the batch is compressed. */
+struct batch_records {
+	const uint8_t *p; /* first record: into the batch (uncompressed) or owned */
+	size_t len;       /* bytes */
+	uint8_t *owned;   /* decompressed copy or NULL; freed by batch_records_free */
+};
+
+/* Opens the records area of a batch of total_size >= BATCH_HEADER_SIZE bytes
+ * (borrowed; for an uncompressed batch out->p points into it, so it must
+ * outlive *out). The CRC is not checked here. Returns KERR_NONE,
+ * KERR_UNSUPPORTED_COMPRESSION_TYPE, KERR_MESSAGE_TOO_LARGE (decompressed size
+ * over max_uncompressed), KERR_INVALID_RECORD (undecodable) or
+ * KERR_CORRUPT_MESSAGE (too short). On error nothing needs freeing. */
+int batch_records_open(const uint8_t *buf, size_t total_size, size_t max_uncompressed,
+		       struct batch_records *out);
+void batch_records_free(struct batch_records *r);
+
 #endif

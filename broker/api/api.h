@@ -1,0 +1,79 @@
+/* api: request handlers, one file per API family, and the dispatch table.
+ *
+ * net hands a frame to api_dispatch(); the dispatcher parses the request
+ * header, looks the API key up in the table (min/max version, flexible-from
+ * version, handler), answers an unsupported version itself, and otherwise
+ * calls the handler with the body still to decode.
+ *
+ * A handler decodes req->body with the codec of its API (broker/protocol/),
+ * works on the structs, and finishes with exactly one of
+ *   api_respond(req, &w)  - w holds the response BODY; the dispatcher adds the
+ *                            response header (v0, or v1 for flexible versions
+ *                            except ApiVersions) and sends it; req is freed;
+ *   api_respond_none(req) - no response (acks=0 produce); req is freed;
+ *   api_close(req)        - the body could not be parsed: close the connection.
+ * It may finish later (acks=all produce, long-poll fetch): `req` and the frame
+ * its views point into stay valid until then.
+ */
+#ifndef TERN_API_API_H
+#define TERN_API_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/protocol/header.h"
+#include "broker/protocol/kreader.h"
+#include "broker/protocol/kwriter.h"
+
+struct broker;
+struct net_request;
+
+struct api_request {
+	struct broker *broker;
+	struct net_request *net;   /* completion handle, owned by net */
+	struct request_header hdr; /* api_key, api_version, correlation_id, client_id (view) */
+	bool flexible;             /* hdr.api_version >= the API's flexible-from version */
+	struct kreader body;       /* the request body, after the header */
+	int64_t received_ms;       /* monotonic ms when the frame arrived */
+};
+
+typedef void (*api_handler_fn)(struct api_request *req);
+
+struct api_entry {
+	int16_t api_key;
+	const char *name;
+	int16_t min_version;
+	int16_t max_version;
+	int16_t flexible_from; /* first flexible version; INT16_MAX if none */
+	api_handler_fn handler;
+};
+
+/* The dispatch table (ordered by api key), its size, and a lookup. */
+extern const struct api_entry api_table[];
+extern const int api_table_len;
+const struct api_entry *api_lookup(int16_t api_key);
+
+/* Entry from net (net_request_cb). */
+void api_dispatch(struct net_request *nreq, const uint8_t *frame, size_t len, void *broker);
+
+void api_respond(struct api_request *req, struct kwriter *body);
+void api_respond_none(struct api_request *req);
+void api_close(struct api_request *req);
+
+/* ApiVersions body listing the dispatch table, with error_code; an
+ * UNSUPPORTED_VERSION body is always encoded as v0 (KIP-511). */
+void api_versions_encode_table(struct kwriter *w, int16_t version, int16_t error_code);
+
+/* Handlers, by family (one file each). */
+void api_versions_handle(struct api_request *req);
+void api_metadata_handle(struct api_request *req);
+void api_produce_handle(struct api_request *req);
+void api_fetch_handle(struct api_request *req);
+void api_list_offsets_handle(struct api_request *req);
+void api_create_topics_handle(struct api_request *req);
+void api_delete_topics_handle(struct api_request *req);
+void api_create_partitions_handle(struct api_request *req);
+void api_describe_configs_handle(struct api_request *req);
+void api_incremental_alter_configs_handle(struct api_request *req);
+
+#endif

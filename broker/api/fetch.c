@@ -1,0 +1,280 @@
+/* Fetch: reads from partition logs, long-polling when there is not enough.
+ *
+ * A fetch that finds fewer than min_bytes and has max_wait_ms > 0 is parked:
+ * it keeps its decoded request (views into its own frame, which stays alive
+ * until we respond) and is re-evaluated whenever one of its partitions gets an
+ * append, and answered at the latest when its timer fires. Parked fetches hold
+ * topic names, never partition pointers, so a topic deleted meanwhile only
+ * turns into UNKNOWN_TOPIC_OR_PARTITION.
+ *
+ * Size limits follow KIP-74: partition_max_bytes per partition and max_bytes
+ * for the response, except that the first batch of the first partition with
+ * data is returned whole even when larger, so a consumer is never stuck.
+ *
+ * Fetch sessions (KIP-227): we never create one (session_id 0 in the answer),
+ * which clients accept by sending full fetch requests.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/api.h"
+#include "broker/broker_internal.h"
+#include "broker/log/log.h"
+#include "broker/logger.h"
+#include "broker/net/net.h"
+#include "broker/protocol/errors.h"
+#include "broker/protocol/fetch.h"
+
+struct fetch_parked {
+	struct fetch_parked *next;
+	struct fetch_parked *prev;
+	struct broker *broker;
+	struct api_request *req;
+	struct fetch_request fr;
+	struct event *timer;
+};
+
+/* Builds the response; returns the number of record bytes gathered, or -1
+ * when memory ran out. Record buffers in *resp are malloc'd and freed by
+ * fetch_response_release. */
+static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, struct fetch_response *resp)
+{
+	int64_t total = 0;
+	int64_t budget = fr->max_bytes > 0 ? fr->max_bytes : 0;
+	memset(resp, 0, sizeof *resp);
+	resp->responses = calloc((size_t)fr->topics_count + 1, sizeof *resp->responses);
+	if (!resp->responses)
+		return -1;
+	resp->responses_count = fr->topics_count;
+	for (int32_t i = 0; i < fr->topics_count; i++) {
+		const struct fetch_topic *ft = &fr->topics[i];
+		struct fetch_topic_response *tr = &resp->responses[i];
+		tr->topic = ft->topic;
+		tr->partitions = calloc((size_t)ft->partitions_count + 1, sizeof *tr->partitions);
+		if (!tr->partitions)
+			return -1;
+		tr->partitions_count = ft->partitions_count;
+		for (int32_t j = 0; j < ft->partitions_count; j++) {
+			const struct fetch_partition *fp = &ft->partitions[j];
+			struct fetch_partition_data *pd = &tr->partitions[j];
+			pd->partition_index = fp->partition;
+			pd->high_watermark = -1;
+			pd->last_stable_offset = -1;
+			pd->log_start_offset = -1;
+			pd->diverging_epoch.epoch = -1;
+			pd->diverging_epoch.end_offset = -1;
+			pd->aborted_transactions = NULL;
+			pd->aborted_transactions_count = fr->isolation_level == 1 ? 0 : -1;
+			pd->preferred_read_replica = -1;
+			pd->records.p = NULL;
+			pd->records.len = 0;
+			struct partition *p = topics_partition(&b->topics, ft->topic, fp->partition);
+			if (!p) {
+				pd->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				continue;
+			}
+			if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch) {
+				pd->error_code = fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
+											    : KERR_FENCED_LEADER_EPOCH;
+				continue;
+			}
+			/* One replica: the high watermark is the log end offset, and
+			 * without transactions the last stable offset equals it. */
+			int64_t hw = log_end_offset(p->log);
+			pd->high_watermark = hw;
+			pd->last_stable_offset = hw;
+			pd->log_start_offset = log_start_offset(p->log);
+			if (fp->fetch_offset == hw)
+				continue;
+			size_t max = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
+			if ((int64_t)max > budget)
+				max = (size_t)budget;
+			uint8_t *buf = NULL;
+			size_t len = 0;
+			int rc = log_read(p->log, fp->fetch_offset, hw, max, total == 0, &buf, &len);
+			if (rc == -ERANGE) {
+				pd->error_code = KERR_OFFSET_OUT_OF_RANGE;
+				continue;
+			}
+			if (rc != 0) {
+				tlog(TLOG_ERROR, "fetch", "%s-%d: read at %lld failed: %s", p->topic->name, p->index,
+				     (long long)fp->fetch_offset, strerror(-rc));
+				pd->error_code = KERR_KAFKA_STORAGE_ERROR;
+				continue;
+			}
+			pd->records.p = buf;
+			pd->records.len = (int32_t)len;
+			total += (int64_t)len;
+			budget -= (int64_t)len;
+			if (budget < 0)
+				budget = 0;
+		}
+	}
+	return total;
+}
+
+static void fetch_response_release(struct fetch_response *resp)
+{
+	for (int32_t i = 0; i < resp->responses_count; i++) {
+		struct fetch_topic_response *tr = &resp->responses[i];
+		for (int32_t j = 0; tr->partitions && j < tr->partitions_count; j++)
+			free((void *)tr->partitions[j].records.p);
+		free(tr->partitions);
+	}
+	free(resp->responses);
+	memset(resp, 0, sizeof *resp);
+}
+
+static bool fetch_has_error(const struct fetch_response *resp)
+{
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
+			if (resp->responses[i].partitions[j].error_code != KERR_NONE)
+				return true;
+	return false;
+}
+
+static void fetch_send(struct api_request *req, struct fetch_response *resp)
+{
+	struct kwriter w;
+	size_t bytes = 0;
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
+			bytes += (size_t)(resp->responses[i].partitions[j].records.len > 0
+						  ? resp->responses[i].partitions[j].records.len
+						  : 0);
+	kw_init(&w, bytes + 256);
+	resp->session_id = 0;
+	fetch_response_encode(&w, req->hdr.api_version, resp);
+	fetch_response_release(resp);
+	api_respond(req, &w);
+}
+
+static void fetch_unpark(struct fetch_parked *fp)
+{
+	struct broker *b = fp->broker;
+	if (fp->prev)
+		fp->prev->next = fp->next;
+	else
+		b->parked = fp->next;
+	if (fp->next)
+		fp->next->prev = fp->prev;
+	if (fp->timer)
+		event_free(fp->timer);
+	fetch_request_free(&fp->fr);
+	free(fp);
+}
+
+/* Answers a parked fetch with whatever is there now. */
+static void fetch_complete(struct fetch_parked *fp)
+{
+	struct fetch_response resp;
+	struct api_request *req = fp->req;
+	if (fetch_collect(fp->broker, &fp->fr, &resp) < 0) {
+		fetch_response_release(&resp);
+		fetch_unpark(fp);
+		api_close(req);
+		return;
+	}
+	fetch_send(req, &resp);
+	fetch_unpark(fp);
+}
+
+static void fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	fetch_complete(arg);
+}
+
+static bool fetch_wants(const struct fetch_request *fr, const struct partition *p)
+{
+	size_t n = strlen(p->topic->name);
+	for (int32_t i = 0; i < fr->topics_count; i++) {
+		const struct fetch_topic *t = &fr->topics[i];
+		if ((size_t)t->topic.len != n || memcmp(t->topic.p, p->topic->name, n) != 0)
+			continue;
+		for (int32_t j = 0; j < t->partitions_count; j++)
+			if (t->partitions[j].partition == p->index)
+				return true;
+	}
+	return false;
+}
+
+void api_fetch_wake(struct broker *b, struct partition *p)
+{
+	struct fetch_parked *fp = b->parked, *next;
+	for (; fp; fp = next) {
+		next = fp->next;
+		if (!fetch_wants(&fp->fr, p))
+			continue;
+		if (!net_request_conn_alive(fp->req->net)) {
+			fetch_complete(fp);
+			continue;
+		}
+		/* Enough now? Re-collect; cheap compared with the wait. */
+		struct fetch_response resp;
+		int64_t got = fetch_collect(b, &fp->fr, &resp);
+		if (got < 0 || got >= fp->fr.min_bytes || fetch_has_error(&resp)) {
+			struct api_request *req = fp->req;
+			if (got < 0) {
+				fetch_response_release(&resp);
+				fetch_unpark(fp);
+				api_close(req);
+			} else {
+				fetch_send(req, &resp);
+				fetch_unpark(fp);
+			}
+		} else {
+			fetch_response_release(&resp);
+		}
+	}
+}
+
+void api_fetch_shutdown(struct broker *b)
+{
+	while (b->parked)
+		fetch_complete(b->parked);
+}
+
+void api_fetch_handle(struct api_request *req)
+{
+	struct broker *b = req->broker;
+	struct fetch_request fr;
+	struct fetch_response resp;
+
+	if (fetch_request_decode(&req->body, req->hdr.api_version, &fr) != 0) {
+		api_close(req);
+		return;
+	}
+	int64_t got = fetch_collect(b, &fr, &resp);
+	if (got < 0) {
+		fetch_response_release(&resp);
+		fetch_request_free(&fr);
+		api_close(req);
+		return;
+	}
+	if (got >= fr.min_bytes || fr.max_wait_ms <= 0 || fetch_has_error(&resp)) {
+		fetch_send(req, &resp);
+		fetch_request_free(&fr);
+		return;
+	}
+	fetch_response_release(&resp);
+	struct fetch_parked *fp = calloc(1, sizeof *fp);
+	if (!fp) {
+		fetch_request_free(&fr);
+		api_close(req);
+		return;
+	}
+	fp->broker = b;
+	fp->req = req;
+	fp->fr = fr;
+	fp->next = b->parked;
+	if (b->parked)
+		b->parked->prev = fp;
+	b->parked = fp;
+	fp->timer = evtimer_new(b->base, fetch_timeout_cb, fp);
+	struct timeval tv = {.tv_sec = fr.max_wait_ms / 1000, .tv_usec = (fr.max_wait_ms % 1000) * 1000};
+	if (!fp->timer || evtimer_add(fp->timer, &tv) != 0)
+		fetch_complete(fp);
+}

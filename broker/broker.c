@@ -1,0 +1,120 @@
+#include "broker/broker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/api/api.h"
+#include "broker/broker_internal.h"
+#include "broker/log/log.h"
+#include "broker/logger.h"
+#include "broker/net/net.h"
+#include "broker/protocol/errors.h"
+
+int64_t broker_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t broker_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void broker_partition_appended(struct broker *b, struct partition *p)
+{
+	api_fetch_wake(b, p);
+}
+
+int broker_auto_create_topic(struct broker *b, const char *name, struct topic **out)
+{
+	if (!b->cfg->auto_create_topics_enable)
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	int rc = topics_create(&b->topics, name, b->cfg->num_partitions, NULL, broker_now_ms(), out);
+	if (rc == KERR_NONE)
+		tlog(TLOG_INFO, "broker", "auto-created topic %s with %d partition(s)", name,
+		     (int)b->cfg->num_partitions);
+	return rc;
+}
+
+/* log.retention.check.interval.ms: retention and time-based roll. */
+static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	int64_t now = broker_now_ms();
+	for (int i = 0; i < b->topics.count; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t p = 0; p < t->partition_count; p++) {
+			int n = log_enforce_retention(t->partitions[p]->log, now);
+			if (n > 0)
+				tlog(TLOG_INFO, "log", "%s-%d: retention deleted %d segment(s), log start offset %lld",
+				     t->name, p, n, (long long)log_start_offset(t->partitions[p]->log));
+		}
+	}
+}
+
+struct broker *broker_new(struct event_base *base, const struct broker_config *cfg)
+{
+	char err[512];
+	struct broker *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->base = base;
+	b->cfg = cfg;
+	if (topics_open(&b->topics, cfg, broker_now_ms(), err, sizeof err) != 0) {
+		tlog(TLOG_ERROR, "broker", "%s", err);
+		free(b);
+		return NULL;
+	}
+
+	struct net_server_config ncfg = {
+		.host = cfg->listener_host,
+		.port = cfg->listener_port,
+		.max_request_bytes = cfg->socket_request_max_bytes,
+		.max_inflight = 100,
+	};
+	b->net = net_server_new(base, &ncfg, api_dispatch, b);
+	if (!b->net)
+		goto err;
+	snprintf(b->advertised_host, sizeof b->advertised_host, "%s",
+		 cfg->advertised_host ? cfg->advertised_host : cfg->listener_host);
+	b->advertised_port = cfg->advertised_port > 0 ? cfg->advertised_port : net_server_port(b->net);
+	if (cfg->listener_port == 0 || cfg->advertised_port == 0)
+		b->advertised_port = net_server_port(b->net);
+
+	int64_t interval = cfg->log_retention_check_interval_ms;
+	struct timeval tv = {.tv_sec = interval / 1000, .tv_usec = (interval % 1000) * 1000};
+	b->retention_timer = event_new(base, -1, EV_PERSIST, broker_retention_cb, b);
+	if (!b->retention_timer || event_add(b->retention_timer, &tv) != 0)
+		goto err;
+	tlog(TLOG_INFO, "broker", "node %d: %d topic(s) open in %s, cluster id %s", (int)cfg->node_id,
+	     b->topics.count, b->topics.log_dir, b->topics.cluster_id);
+	return b;
+err:
+	broker_free(b);
+	return NULL;
+}
+
+int broker_port(const struct broker *b)
+{
+	return net_server_port(b->net);
+}
+
+void broker_free(struct broker *b)
+{
+	if (!b)
+		return;
+	if (b->retention_timer)
+		event_free(b->retention_timer);
+	api_fetch_shutdown(b);
+	if (b->net)
+		net_server_free(b->net);
+	topics_close(&b->topics);
+	free(b);
+}

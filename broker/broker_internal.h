@@ -1,0 +1,46 @@
+/* The broker instance's state, shared by the request handlers in broker/api/.
+ * Private to the broker module: other modules use broker/broker.h. */
+#ifndef TERN_BROKER_BROKER_INTERNAL_H
+#define TERN_BROKER_BROKER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "broker/broker.h"
+#include "broker/config.h"
+#include "broker/topics.h"
+
+struct event;
+struct event_base;
+struct net_server;
+struct fetch_parked;
+struct group_coordinator;
+
+struct broker {
+	struct event_base *base;          /* borrowed */
+	const struct broker_config *cfg;  /* borrowed */
+	struct topics topics;
+	struct net_server *net;
+	struct event *retention_timer;
+	struct fetch_parked *parked;      /* long-poll fetches waiting for data (api/fetch.c) */
+	struct group_coordinator *groups;
+	char advertised_host[256];
+	int advertised_port;
+};
+
+/* Wall-clock milliseconds (record timestamps, retention) and monotonic
+ * milliseconds (timeouts). */
+int64_t broker_now_ms(void);
+int64_t broker_mono_ms(void);
+
+/* Called after records were appended to `p`: wakes long-poll fetches. */
+void broker_partition_appended(struct broker *b, struct partition *p);
+
+/* Creates a topic with the broker's defaults (auto.create.topics.enable,
+ * num.partitions). Returns KERR_*. */
+int broker_auto_create_topic(struct broker *b, const char *name, struct topic **out);
+
+/* api/fetch.c: wake parked fetches that wait on `p`; free all on shutdown. */
+void api_fetch_wake(struct broker *b, struct partition *p);
+void api_fetch_shutdown(struct broker *b);
+
+#endif

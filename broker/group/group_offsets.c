@@ -1,0 +1,283 @@
+/* Committed offsets: the per-group table, OffsetCommit and OffsetFetch.
+ *
+ * OffsetCommit validation follows Kafka's GroupCoordinator.validateOffsetCommit:
+ * a commit that names a member (generation >= 0, a member id or an instance
+ * id) must come from a current member of the current generation; an
+ * anonymous commit (generation -1, as kafka-python's or a manual
+ * assignment's) is only allowed while the group has no members.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/group/group_internal.h"
+#include "broker/logger.h"
+#include "broker/protocol/errors.h"
+
+/* Orders a (topic, partition) key against a stored offset. */
+static int group_offsets_cmp(struct kstr topic, int32_t partition, const struct group_offset *o)
+{
+	size_t olen = strlen(o->topic);
+	size_t tlen = topic.len < 0 ? 0 : (size_t)topic.len;
+	size_t n = tlen < olen ? tlen : olen;
+	int c = n ? memcmp(topic.p, o->topic, n) : 0;
+	if (c)
+		return c;
+	if (tlen != olen)
+		return tlen < olen ? -1 : 1;
+	return partition < o->partition ? -1 : partition > o->partition ? 1 : 0;
+}
+
+/* Index of the key, or -(insertion point) - 1. */
+static int32_t group_offsets_search(const struct group_offsets *o, struct kstr topic, int32_t partition)
+{
+	int32_t lo = 0, hi = o->count;
+	while (lo < hi) {
+		int32_t mid = lo + (hi - lo) / 2;
+		int c = group_offsets_cmp(topic, partition, &o->items[mid]);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -lo - 1;
+}
+
+const struct group_offset *group_offsets_get(const struct group_offsets *o, struct kstr topic, int32_t partition)
+{
+	int32_t i = group_offsets_search(o, topic, partition);
+	return i >= 0 ? &o->items[i] : NULL;
+}
+
+int group_offsets_put(struct group_offsets *o, struct kstr topic, int32_t partition, int64_t offset,
+		      int32_t leader_epoch, struct kstr metadata, int64_t commit_timestamp_ms)
+{
+	struct kstr empty = {"", 0};
+	char *md = kstr_dup(metadata.len < 0 ? empty : metadata);
+	if (!md)
+		return -1;
+	int32_t i = group_offsets_search(o, topic, partition);
+	if (i < 0) {
+		i = -i - 1;
+		if (o->count == o->cap) {
+			int32_t cap = o->cap ? o->cap * 2 : 16;
+			struct group_offset *items = realloc(o->items, (size_t)cap * sizeof *items);
+			if (!items) {
+				free(md);
+				return -1;
+			}
+			o->items = items;
+			o->cap = cap;
+		}
+		char *t = kstr_dup(topic.len < 0 ? empty : topic);
+		if (!t) {
+			free(md);
+			return -1;
+		}
+		memmove(&o->items[i + 1], &o->items[i], (size_t)(o->count - i) * sizeof *o->items);
+		o->count++;
+		o->items[i].topic = t;
+		o->items[i].partition = partition;
+		o->items[i].metadata = NULL;
+	}
+	struct group_offset *e = &o->items[i];
+	free(e->metadata);
+	e->metadata = md;
+	e->offset = offset;
+	e->leader_epoch = leader_epoch;
+	e->commit_timestamp_ms = commit_timestamp_ms;
+	return 0;
+}
+
+void group_offsets_free(struct group_offsets *o)
+{
+	for (int32_t i = 0; i < o->count; i++) {
+		free(o->items[i].topic);
+		free(o->items[i].metadata);
+	}
+	free(o->items);
+	memset(o, 0, sizeof *o);
+}
+
+/* ---- OffsetCommit ---- */
+
+/* A commit waiting for the store. */
+struct group_commit_ctx {
+	struct group_coordinator *coord;
+	char *group_id;
+	struct group_offset_entry *entries; /* the valid ones (copies; `error` still the caller's) */
+	int32_t count;
+	int64_t now_ms;
+	group_commit_cb cb;
+	void *arg;
+};
+
+static int16_t group_offsets_validate(struct group *g, const struct group_commit_params *p)
+{
+	bool named = p->generation_id >= 0 || p->member_id.len > 0 || p->group_instance_id.len >= 0;
+	if (g->state == GROUP_DEAD)
+		return KERR_COORDINATOR_NOT_AVAILABLE;
+	if (named) {
+		struct group_member *s = p->group_instance_id.len >= 0 ? group_static_member(g, p->group_instance_id) : NULL;
+		if (s && !kstr_eq(p->member_id, s->member_id))
+			return KERR_FENCED_INSTANCE_ID;
+		struct group_member *m = group_member_find(g, p->member_id);
+		if (!m)
+			return KERR_UNKNOWN_MEMBER_ID;
+		if (p->generation_id != g->generation_id)
+			return KERR_ILLEGAL_GENERATION;
+	} else if (g->state != GROUP_EMPTY) {
+		/* Only members may commit for a group that has some. */
+		return KERR_UNKNOWN_MEMBER_ID;
+	}
+	switch (g->state) {
+	case GROUP_EMPTY:
+		return KERR_NONE;
+	case GROUP_STABLE:
+	case GROUP_PREPARING_REBALANCE: {
+		/* During PreparingRebalance a commit is still accepted: the member
+		 * learns of the rebalance from its next heartbeat. */
+		struct group_member *m = group_member_find(g, p->member_id);
+		if (m)
+			group_member_heartbeat(m);
+		return KERR_NONE;
+	}
+	case GROUP_COMPLETING_REBALANCE:
+		/* The member has its new generation but not its assignment yet. */
+		return KERR_REBALANCE_IN_PROGRESS;
+	default:
+		return KERR_COORDINATOR_NOT_AVAILABLE;
+	}
+}
+
+static void group_commit_done(void *arg, int16_t err)
+{
+	struct group_commit_ctx *ctx = arg;
+	struct kstr gid = {ctx->group_id, (int32_t)strlen(ctx->group_id)};
+	struct group *g = group_find(ctx->coord, gid);
+
+	for (int32_t i = 0; i < ctx->count; i++) {
+		struct group_offset_entry *e = &ctx->entries[i];
+		if (err != KERR_NONE) {
+			*e->error = err;
+			continue;
+		}
+		if (!g) {
+			/* The group went away while the commit was persisted. */
+			*e->error = KERR_COORDINATOR_NOT_AVAILABLE;
+			continue;
+		}
+		int64_t ts = e->commit_timestamp_ms >= 0 ? e->commit_timestamp_ms : ctx->now_ms;
+		if (group_offsets_put(&g->offsets, e->topic, e->partition, e->offset, e->leader_epoch, e->metadata, ts))
+			*e->error = KERR_UNKNOWN_SERVER_ERROR;
+	}
+	if (err != KERR_NONE)
+		tlog(TLOG_WARN, "group", "group=%s: storing %d offset(s) failed: error %d", ctx->group_id, ctx->count,
+		     err);
+	ctx->cb(ctx->arg, KERR_NONE);
+	free(ctx->entries);
+	free(ctx->group_id);
+	free(ctx);
+}
+
+static void group_commit_fail(struct group_offset_entry *entries, int32_t n, int16_t err, group_commit_cb cb,
+			      void *arg)
+{
+	for (int32_t i = 0; i < n; i++)
+		*entries[i].error = err;
+	cb(arg, err);
+}
+
+void group_offset_commit(struct group_coordinator *c, const struct group_commit_params *p,
+			 struct group_offset_entry *entries, int32_t n, group_commit_cb cb, void *arg)
+{
+	if (p->group_id.len < 0) {
+		group_commit_fail(entries, n, KERR_INVALID_GROUP_ID, cb, arg);
+		return;
+	}
+	struct group *g = group_find(c, p->group_id);
+	bool created = false;
+	if (!g) {
+		if (p->generation_id >= 0) {
+			/* A member of a generation this coordinator never had. */
+			group_commit_fail(entries, n, KERR_ILLEGAL_GENERATION, cb, arg);
+			return;
+		}
+		/* Offsets only: the group does not use Kafka's membership. */
+		g = group_create(c, p->group_id);
+		if (!g) {
+			group_commit_fail(entries, n, KERR_UNKNOWN_SERVER_ERROR, cb, arg);
+			return;
+		}
+		created = true;
+	}
+	int16_t err = group_offsets_validate(g, p);
+	if (err != KERR_NONE) {
+		if (created)
+			group_maybe_forget(g);
+		group_commit_fail(entries, n, err, cb, arg);
+		return;
+	}
+
+	struct group_commit_ctx *ctx = calloc(1, sizeof *ctx);
+	if (ctx) {
+		ctx->group_id = strdup(g->group_id);
+		ctx->entries = n > 0 ? calloc((size_t)n, sizeof *ctx->entries) : NULL;
+	}
+	if (!ctx || !ctx->group_id || (n > 0 && !ctx->entries)) {
+		if (ctx) {
+			free(ctx->group_id);
+			free(ctx->entries);
+			free(ctx);
+		}
+		if (created)
+			group_maybe_forget(g);
+		group_commit_fail(entries, n, KERR_UNKNOWN_SERVER_ERROR, cb, arg);
+		return;
+	}
+	ctx->coord = c;
+	ctx->cb = cb;
+	ctx->arg = arg;
+	ctx->now_ms = group_now_ms();
+	for (int32_t i = 0; i < n; i++) {
+		struct group_offset_entry *e = &entries[i];
+		if (e->metadata.len > c->cfg.offset_metadata_max_bytes) {
+			*e->error = KERR_OFFSET_METADATA_TOO_LARGE;
+			continue;
+		}
+		*e->error = KERR_NONE;
+		ctx->entries[ctx->count++] = *e;
+	}
+	c->store->ops->store_offsets(c->store->impl, ctx->group_id, ctx->entries, ctx->count, group_commit_done, ctx);
+}
+
+/* ---- OffsetFetch ---- */
+
+int16_t group_offset_fetch_check(struct group_coordinator *c, struct kstr group_id)
+{
+	(void)c;
+	if (group_id.len < 0)
+		return KERR_INVALID_GROUP_ID;
+	return KERR_NONE;
+}
+
+const struct group_offset *group_offset_get(struct group_coordinator *c, struct kstr group_id, struct kstr topic,
+					    int32_t partition)
+{
+	struct group *g = group_find(c, group_id);
+	if (!g || g->state == GROUP_DEAD)
+		return NULL;
+	return group_offsets_get(&g->offsets, topic, partition);
+}
+
+const struct group_offset *group_offset_list(struct group_coordinator *c, struct kstr group_id, int32_t *n)
+{
+	struct group *g = group_find(c, group_id);
+	if (!g || g->state == GROUP_DEAD) {
+		*n = 0;
+		return NULL;
+	}
+	*n = g->offsets.count;
+	return g->offsets.items;
+}

@@ -1,0 +1,690 @@
+#include "broker/log/log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/log/checkpoint.h"
+#include "broker/log/fileio.h"
+#include "broker/log/segment.h"
+#include "broker/protocol/batch.h"
+
+struct log {
+	char *dir;              /* partition directory, owned */
+	struct log_config cfg;
+	struct segment **segs;  /* [0, nsegs) by increasing base offset, offsets not overlapping; last = active */
+	size_t nsegs;           /* >= 1 once open */
+	size_t cap;
+	int64_t start_offset;   /* segs[0]->base_offset <= start_offset <= log end offset */
+	int64_t recovery_point; /* every offset below is fsynced; checkpointed */
+	int64_t high_watermark; /* retention never deletes at or above it; INT64_MAX until set */
+	int64_t unflushed;      /* records appended since the last flush (flush.messages) */
+	int64_t last_flush_ms;  /* flush.ms reference */
+	int64_t now_ms;         /* latest clock reading passed in */
+};
+
+void log_config_default(struct log_config *cfg)
+{
+	*cfg = (struct log_config){
+		.segment_bytes = LOG_DEFAULT_SEGMENT_BYTES,
+		.segment_ms = LOG_DEFAULT_SEGMENT_MS,
+		.retention_ms = LOG_DEFAULT_RETENTION_MS,
+		.retention_bytes = LOG_DEFAULT_RETENTION_BYTES,
+		.index_interval_bytes = LOG_DEFAULT_INDEX_INTERVAL_BYTES,
+		.flush_messages = INT64_MAX,
+		.flush_ms = INT64_MAX,
+	};
+}
+
+static struct segment *log_active(const struct log *log)
+{
+	return log->segs[log->nsegs - 1];
+}
+
+int64_t log_start_offset(const struct log *log)
+{
+	return log->start_offset;
+}
+
+int64_t log_end_offset(const struct log *log)
+{
+	return log_active(log)->next_offset;
+}
+
+int64_t log_size_bytes(const struct log *log)
+{
+	int64_t total = 0;
+	for (size_t i = 0; i < log->nsegs; i++)
+		total += log->segs[i]->size;
+	return total;
+}
+
+size_t log_segment_count(const struct log *log)
+{
+	return log->nsegs;
+}
+
+const char *log_dir(const struct log *log)
+{
+	return log->dir;
+}
+
+void log_set_config(struct log *log, const struct log_config *cfg)
+{
+	log->cfg = *cfg;
+}
+
+void log_set_high_watermark(struct log *log, int64_t high_watermark)
+{
+	log->high_watermark = high_watermark;
+}
+
+static int log_push_segment(struct log *log, struct segment *seg)
+{
+	if (log->nsegs == log->cap) {
+		size_t cap = log->cap ? log->cap * 2 : 8;
+		struct segment **s = realloc(log->segs, cap * sizeof *s);
+		if (s == NULL)
+			return -ENOMEM;
+		log->segs = s;
+		log->cap = cap;
+	}
+	log->segs[log->nsegs++] = seg;
+	return 0;
+}
+
+static int log_checkpoint_start(struct log *log, int64_t start)
+{
+	log->start_offset = start;
+	return checkpoint_write(log->dir, CHECKPOINT_LOG_START_OFFSET, start);
+}
+
+static int log_checkpoint_recovery(struct log *log, int64_t point)
+{
+	log->recovery_point = point;
+	return checkpoint_write(log->dir, CHECKPOINT_RECOVERY_POINT, point);
+}
+
+/* Creates an empty segment at `base` as the new active one. */
+static int log_add_segment(struct log *log, int64_t base, int64_t now_ms)
+{
+	struct segment *seg;
+	int rc = segment_open(log->dir, base, true, now_ms, &seg);
+	if (rc != 0)
+		return rc;
+	rc = log_push_segment(log, seg);
+	if (rc != 0) {
+		segment_destroy(seg);
+		return rc;
+	}
+	return fileio_fsync_dir(log->dir);
+}
+
+/* Seals and fsyncs the active segment, then starts a new one at the log end
+ * offset. Rolling an empty active segment is a no-op: it already starts at the
+ * log end offset. */
+static int log_roll(struct log *log, int64_t now_ms)
+{
+	struct segment *active = log_active(log);
+	if (active->size == 0)
+		return 0;
+	int rc = segment_seal(active);
+	if (rc == 0)
+		rc = segment_flush(active);
+	if (rc == 0)
+		rc = log_add_segment(log, active->next_offset, now_ms);
+	if (rc == 0)
+		rc = log_checkpoint_recovery(log, active->next_offset);
+	return rc;
+}
+
+/* Removes the oldest `k` segments (rolling first when that is all of them),
+ * moves the log start offset to the new first segment, then unlinks. The start
+ * offset is checkpointed before any file goes, so a crash in between leaves
+ * files that the next retention pass removes, never a start offset that
+ * points at deleted data. */
+static int log_delete_oldest(struct log *log, size_t k, int64_t now_ms)
+{
+	if (k == 0)
+		return 0;
+	if (k == log->nsegs) {
+		int rc = log_roll(log, now_ms);
+		if (rc != 0)
+			return rc;
+		if (k == log->nsegs)
+			return 0; /* nothing to roll: the only segment is empty */
+	}
+	struct segment **doomed = malloc(k * sizeof *doomed);
+	if (doomed == NULL)
+		return -ENOMEM;
+	memcpy(doomed, log->segs, k * sizeof *doomed);
+	memmove(log->segs, log->segs + k, (log->nsegs - k) * sizeof *log->segs);
+	log->nsegs -= k;
+	int rc = 0;
+	if (log->segs[0]->base_offset > log->start_offset)
+		rc = log_checkpoint_start(log, log->segs[0]->base_offset);
+	for (size_t i = 0; i < k; i++) {
+		int r = segment_destroy(doomed[i]);
+		if (rc == 0)
+			rc = r;
+	}
+	free(doomed);
+	return rc == 0 ? (int)k : rc;
+}
+
+/* Drops every segment and restarts the log empty at `offset`. */
+static int log_truncate_fully(struct log *log, int64_t offset, int64_t now_ms)
+{
+	int rc = 0;
+	while (log->nsegs > 0) {
+		int r = segment_destroy(log->segs[--log->nsegs]);
+		if (rc == 0)
+			rc = r;
+	}
+	int r = log_add_segment(log, offset, now_ms);
+	if (r != 0)
+		return r; /* the log has no segment: it is unusable, only log_close is safe */
+	if (rc == 0)
+		rc = log_checkpoint_start(log, offset);
+	if (rc == 0)
+		rc = log_checkpoint_recovery(log, offset);
+	return rc;
+}
+
+/* Parses "<20 digits><suffix>"; returns the suffix or NULL. */
+static const char *log_parse_name(const char *name, int64_t *base)
+{
+	int64_t v = 0;
+	for (int i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return NULL;
+		if (v > (INT64_MAX - (name[i] - '0')) / 10)
+			return NULL;
+		v = v * 10 + (name[i] - '0');
+	}
+	*base = v;
+	return name + 20;
+}
+
+static int log_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void log_unlink_in(const char *dir, const char *name)
+{
+	char *path = fileio_join(dir, name);
+	if (path != NULL)
+		unlink(path);
+	free(path);
+}
+
+static bool log_has_base(const int64_t *bases, size_t n, int64_t base)
+{
+	return bsearch(&base, bases, n, sizeof *bases, log_cmp_i64) != NULL;
+}
+
+static bool log_ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* Lists the base offsets of the directory's .log files (sorted, malloc'd into
+ * *out) and removes leftovers: temporary files of interrupted writes and
+ * indexes whose .log is gone. */
+static int log_list_segments(const char *dir, int64_t **out, size_t *count)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	int64_t *bases = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int64_t base;
+		const char *suffix = log_parse_name(e->d_name, &base);
+		if (log_ends_with(e->d_name, ".tmp") || log_ends_with(e->d_name, ".deleted") ||
+		    log_ends_with(e->d_name, ".cleaned") || log_ends_with(e->d_name, ".swap")) {
+			log_unlink_in(dir, e->d_name);
+			continue;
+		}
+		if (suffix == NULL || strcmp(suffix, ".log") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			int64_t *b = realloc(bases, cap * sizeof *b);
+			if (b == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			bases = b;
+		}
+		bases[n++] = base;
+	}
+	if (rc != 0) {
+		closedir(d);
+		free(bases);
+		return rc;
+	}
+	if (n > 0)
+		qsort(bases, n, sizeof *bases, log_cmp_i64);
+
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL) {
+		int64_t base;
+		const char *suffix = log_parse_name(e->d_name, &base);
+		if (suffix == NULL || (strcmp(suffix, ".index") != 0 && strcmp(suffix, ".timeindex") != 0))
+			continue;
+		if (!log_has_base(bases, n, base))
+			log_unlink_in(dir, e->d_name);
+	}
+	closedir(d);
+	*out = bases;
+	*count = n;
+	return 0;
+}
+
+static void log_free(struct log *log)
+{
+	for (size_t i = 0; i < log->nsegs; i++)
+		segment_close(log->segs[i]);
+	free(log->segs);
+	free(log->dir);
+	free(log);
+}
+
+/* Opens every listed segment and brings it to a trusted state; see log_open. */
+static int log_load_segments(struct log *log, const int64_t *bases, size_t n, bool clean, int64_t now_ms,
+			     bool *recovered)
+{
+	*recovered = false;
+	for (size_t i = 0; i < n; i++) {
+		struct segment *seg;
+		int rc = segment_open(log->dir, bases[i], false, now_ms, &seg);
+		if (rc != 0)
+			return rc;
+		rc = log_push_segment(log, seg);
+		if (rc != 0) {
+			segment_close(seg);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < log->nsegs; i++) {
+		struct segment *seg = log->segs[i];
+		/* Below the recovery point everything was fsynced: trust it like a
+		 * clean shutdown (Kafka recovers from the recovery point on). */
+		bool trusted = clean || (i + 1 < log->nsegs && log->segs[i + 1]->base_offset <= log->recovery_point);
+		int rc = trusted ? segment_load(seg) : -EBADMSG;
+		int64_t truncated = 0;
+		if (rc == -EBADMSG) {
+			rc = segment_recover(seg, log->cfg.index_interval_bytes, &truncated);
+			if (rc == 0) {
+				rc = segment_flush(seg);
+				*recovered = true;
+			}
+		}
+		if (rc != 0)
+			return rc;
+		if (i > 0 && seg->base_offset < log->segs[i - 1]->next_offset)
+			return -EBADMSG; /* overlapping segments: not something to repair silently */
+		if (truncated > 0) {
+			/* Everything after a torn batch was written after it: drop it. */
+			while (log->nsegs > i + 1) {
+				rc = segment_destroy(log->segs[--log->nsegs]);
+				if (rc != 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_ms, int *err)
+{
+	int rc;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		*err = -errno;
+		return NULL;
+	}
+	struct log *log = calloc(1, sizeof *log);
+	if (log == NULL || (log->dir = strdup(dir)) == NULL) {
+		free(log);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	log->cfg = *cfg;
+	log->high_watermark = INT64_MAX;
+	log->now_ms = now_ms;
+	log->last_flush_ms = now_ms;
+
+	int64_t start = 0;
+	rc = checkpoint_read(dir, CHECKPOINT_LOG_START_OFFSET, &start);
+	if (rc != 0 && rc != -ENOENT && rc != -EBADMSG)
+		goto err;
+	if (rc != 0)
+		start = 0;
+	rc = checkpoint_read(dir, CHECKPOINT_RECOVERY_POINT, &log->recovery_point);
+	if (rc != 0 && rc != -ENOENT && rc != -EBADMSG)
+		goto err;
+	if (rc != 0)
+		log->recovery_point = 0; /* unknown: recover every segment */
+
+	char *marker = fileio_join(dir, LOG_CLEAN_SHUTDOWN_FILE);
+	if (marker == NULL) {
+		rc = -ENOMEM;
+		goto err;
+	}
+	bool clean = access(marker, F_OK) == 0;
+
+	int64_t *bases = NULL;
+	size_t n = 0;
+	rc = log_list_segments(dir, &bases, &n);
+	bool recovered = false;
+	if (rc == 0)
+		rc = log_load_segments(log, bases, n, clean, now_ms, &recovered);
+	free(bases);
+	if (rc == 0 && log->nsegs == 0)
+		rc = log_add_segment(log, start, now_ms);
+	if (rc != 0)
+		goto err_after_marker;
+
+	/* Kafka: log start offset = max(checkpoint, first segment's base). */
+	if (start < log->segs[0]->base_offset)
+		start = log->segs[0]->base_offset;
+	if (start > log_end_offset(log)) {
+		/* The checkpoint is ahead of what survived: restart empty there. */
+		rc = log_truncate_fully(log, start, now_ms);
+	} else if (start != log->start_offset) {
+		rc = log_checkpoint_start(log, start);
+	}
+	/* Everything is fsynced now: recovered segments were, and a clean
+	 * shutdown flushed the rest. */
+	if (rc == 0 && (recovered || clean || log->recovery_point != log_end_offset(log)))
+		rc = log_checkpoint_recovery(log, log_end_offset(log));
+	if (rc != 0)
+		goto err_after_marker;
+
+	/* From here on a crash must trigger recovery. */
+	if (clean) {
+		rc = unlink(marker) < 0 ? -errno : fileio_fsync_dir(dir);
+		if (rc != 0)
+			goto err_after_marker;
+	}
+	free(marker);
+	return log;
+
+err_after_marker:
+	free(marker);
+err:
+	log_free(log);
+	*err = rc;
+	return NULL;
+}
+
+int log_flush(struct log *log)
+{
+	struct segment *active = log_active(log);
+	int rc = segment_flush(active);
+	if (rc != 0)
+		return rc;
+	log->unflushed = 0;
+	log->last_flush_ms = log->now_ms;
+	if (log->recovery_point != active->next_offset)
+		rc = log_checkpoint_recovery(log, active->next_offset);
+	return rc;
+}
+
+/* flush.messages / flush.ms (Kafka's defaults: never). */
+static int log_maybe_flush(struct log *log)
+{
+	bool by_count = log->unflushed >= log->cfg.flush_messages;
+	bool by_time = log->cfg.flush_ms != INT64_MAX && log->unflushed > 0 &&
+		       log->now_ms - log->last_flush_ms >= log->cfg.flush_ms;
+	return by_count || by_time ? log_flush(log) : 0;
+}
+
+void log_close(struct log *log)
+{
+	if (log == NULL)
+		return;
+	struct segment *active = log_active(log);
+	int rc = segment_seal(active);
+	if (rc == 0)
+		rc = log_flush(log);
+	for (size_t i = 0; i < log->nsegs && rc == 0; i++)
+		if (log->segs[i]->index_error)
+			rc = -EIO;
+	if (rc == 0) {
+		/* The marker says "indexes and recovery point are trustworthy". */
+		char *marker = fileio_join(log->dir, LOG_CLEAN_SHUTDOWN_FILE);
+		int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+		if (fd >= 0) {
+			if (fsync(fd) == 0)
+				(void)fileio_fsync_dir(log->dir);
+			close(fd);
+		}
+		free(marker);
+	}
+	log_free(log);
+}
+
+int log_delete(struct log *log)
+{
+	char *dir = log->dir;
+	log->dir = NULL;
+	log_free(log);
+
+	int rc = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		rc = -errno;
+		free(dir);
+		return rc;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *path = fileio_join(dir, e->d_name);
+		if (path == NULL || (unlink(path) < 0 && errno != ENOENT)) {
+			if (rc == 0)
+				rc = path ? -errno : -ENOMEM;
+		}
+		free(path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && rc == 0)
+		rc = -errno;
+	free(dir);
+	return rc;
+}
+
+int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
+{
+	struct batch_header h;
+	if (batch_header_parse(buf, len, &h) != 0 || batch_total_size(&h) != len || h.magic != 2 ||
+	    h.last_offset_delta < 0 || h.records_count < 0 || len > INT32_MAX)
+		return -EINVAL;
+	if (h.base_offset != log_end_offset(log))
+		return -EINVAL;
+	log->now_ms = now_ms;
+
+	struct segment *active = log_active(log);
+	int64_t last = h.base_offset + h.last_offset_delta;
+	int64_t limit = log->cfg.segment_bytes < INT32_MAX ? log->cfg.segment_bytes : INT32_MAX;
+	bool roll = active->size > 0 &&
+		    ((int64_t)len > limit - active->size || now_ms - segment_roll_base_ms(active) > log->cfg.segment_ms ||
+		     last - active->base_offset > INT32_MAX);
+	int rc = roll ? log_roll(log, now_ms) : 0;
+	if (rc != 0)
+		return rc;
+	rc = segment_append(log_active(log), buf, len, &h, log->cfg.index_interval_bytes);
+	if (rc != 0)
+		return rc;
+	log->unflushed += h.records_count;
+	return log_maybe_flush(log);
+}
+
+/* Index of the segment holding `offset`: the last whose base is <= offset. */
+static size_t log_find_segment(const struct log *log, int64_t offset)
+{
+	size_t lo = 0, hi = log->nsegs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (log->segs[mid]->base_offset <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? 0 : lo - 1;
+}
+
+int log_read(struct log *log, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+	     uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (offset < log->start_offset || offset > log_end_offset(log))
+		return -ERANGE;
+	for (size_t i = log_find_segment(log, offset); i < log->nsegs; i++) {
+		int rc = segment_read(log->segs[i], offset, max_offset, max_bytes, min_one, out, out_len);
+		if (rc <= 0)
+			return rc;
+	}
+	return 0; /* offset == log end offset */
+}
+
+int log_offset_for_timestamp(struct log *log, int64_t ts, int64_t *offset, int64_t *timestamp)
+{
+	for (size_t i = 0; i < log->nsegs; i++) {
+		struct segment *seg = log->segs[i];
+		if (seg->next_offset <= log->start_offset || seg->max_timestamp < ts)
+			continue;
+		int rc = segment_find_timestamp(seg, ts, log->start_offset, offset, timestamp);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	return -ENOENT;
+}
+
+int log_max_timestamp(struct log *log, int64_t *offset, int64_t *timestamp)
+{
+	struct segment *best = NULL;
+	for (size_t i = 0; i < log->nsegs; i++)
+		if (log->segs[i]->max_timestamp >= 0 &&
+		    (best == NULL || log->segs[i]->max_timestamp > best->max_timestamp))
+			best = log->segs[i];
+	if (best == NULL)
+		return -ENOENT;
+	return segment_max_timestamp(best, offset, timestamp);
+}
+
+/* First offset after segment i: the next segment's base, or the log end offset. */
+static int64_t log_upper_bound(const struct log *log, size_t i)
+{
+	return i + 1 < log->nsegs ? log->segs[i + 1]->base_offset : log_end_offset(log);
+}
+
+/* Kafka's deletableSegments: whole segments below the high watermark; the
+ * active one only when it holds data. */
+static bool log_deletable(const struct log *log, size_t i)
+{
+	if (log_upper_bound(log, i) > log->high_watermark)
+		return false;
+	return i + 1 < log->nsegs || log->segs[i]->size > 0;
+}
+
+int log_enforce_retention(struct log *log, int64_t now_ms)
+{
+	log->now_ms = now_ms;
+	struct segment *active = log_active(log);
+	if (active->size > 0 && now_ms - segment_roll_base_ms(active) > log->cfg.segment_ms) {
+		int rc = log_roll(log, now_ms);
+		if (rc != 0)
+			return rc;
+	}
+
+	int deleted = 0;
+	size_t k = 0;
+	/* retention.ms, by the newest timestamp of each segment. */
+	if (log->cfg.retention_ms >= 0) {
+		while (k < log->nsegs && log_deletable(log, k) &&
+		       now_ms - segment_largest_timestamp(log->segs[k]) > log->cfg.retention_ms)
+			k++;
+		int rc = log_delete_oldest(log, k, now_ms);
+		if (rc < 0)
+			return rc;
+		deleted += rc;
+	}
+	/* retention.bytes: drop the oldest while the rest still exceeds it. */
+	if (log->cfg.retention_bytes >= 0) {
+		int64_t excess = log_size_bytes(log) - log->cfg.retention_bytes;
+		k = 0;
+		while (k < log->nsegs && log_deletable(log, k) && excess - log->segs[k]->size >= 0) {
+			excess -= log->segs[k]->size;
+			k++;
+		}
+		int rc = log_delete_oldest(log, k, now_ms);
+		if (rc < 0)
+			return rc;
+		deleted += rc;
+	}
+	/* Segments wholly below log_start_offset (DeleteRecords); Kafka keeps
+	 * the last one, which still defines the log end offset. */
+	k = 0;
+	while (k + 1 < log->nsegs && log->segs[k + 1]->base_offset <= log->start_offset && log_deletable(log, k))
+		k++;
+	int rc = log_delete_oldest(log, k, now_ms);
+	if (rc < 0)
+		return rc;
+	deleted += rc;
+
+	rc = log_maybe_flush(log);
+	return rc < 0 ? rc : deleted;
+}
+
+int log_truncate_to(struct log *log, int64_t offset)
+{
+	if (offset < 0)
+		return -EINVAL;
+	if (offset >= log_end_offset(log))
+		return 0;
+	if (offset < log->segs[0]->base_offset)
+		return log_truncate_fully(log, offset, log->now_ms);
+
+	int rc = 0;
+	bool removed = false;
+	while (log->nsegs > 1 && log_active(log)->base_offset > offset) {
+		rc = segment_destroy(log->segs[--log->nsegs]);
+		removed = true;
+		if (rc != 0)
+			return rc;
+	}
+	rc = segment_truncate_to(log_active(log), offset);
+	if (rc != 0)
+		return rc;
+	int64_t end = log_end_offset(log);
+	if (log->start_offset > end)
+		rc = log_checkpoint_start(log, end);
+	if (rc == 0 && log->recovery_point > end)
+		rc = log_checkpoint_recovery(log, end);
+	if (rc == 0 && removed)
+		rc = fileio_fsync_dir(log->dir);
+	return rc;
+}
+
+int log_advance_start_offset(struct log *log, int64_t offset)
+{
+	if (offset > log_end_offset(log))
+		return -ERANGE;
+	if (offset <= log->start_offset)
+		return 0;
+	return log_checkpoint_start(log, offset);
+}

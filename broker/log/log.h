@@ -1,0 +1,129 @@
+/* log: one partition's log on disk - the public API of broker/log.
+ *
+ * Layout (Kafka's, DESIGN.md §6): the partition directory holds segments
+ * <20-digit base offset>.log / .index / .timeindex, plus
+ *   log-start-offset-checkpoint       the log start offset (survives restart)
+ *   recovery-point-offset-checkpoint  offsets below it are known to be fsynced
+ *   .kafka_cleanshutdown              present only while the log is closed cleanly
+ *
+ * Durability: appends go to the page cache (pwrite); fsync happens on segment
+ * roll, log_flush, log_close, and when flush.messages / flush.ms say so. After a
+ * crash, log_open validates every batch from the recovery point on and cuts the
+ * log at the first torn or invalid one.
+ *
+ * Errors are negative errno values: -ERANGE for an offset outside the log,
+ * -ENOENT for "no such timestamp", -EINVAL for a batch that does not fit the
+ * log (wrong base offset, bad header), anything else is a storage error
+ * (KAFKA_STORAGE_ERROR at the API border).
+ *
+ * Threading: a log is used by one thread at a time; calls block on disk I/O only.
+ */
+#ifndef TERN_LOG_LOG_H
+#define TERN_LOG_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct log_config {
+	int64_t segment_bytes;        /* segment.bytes / log.segment.bytes (default 1 GiB) */
+	int64_t segment_ms;           /* segment.ms / log.roll.ms (default 7 days) */
+	int64_t retention_ms;         /* retention.ms (-1 = unlimited) */
+	int64_t retention_bytes;      /* retention.bytes (-1 = unlimited), per partition */
+	int32_t index_interval_bytes; /* index.interval.bytes */
+	int64_t flush_messages;       /* flush.messages: fsync after this many records (INT64_MAX = never) */
+	int64_t flush_ms;             /* flush.ms (INT64_MAX = never) */
+};
+
+/* Kafka's defaults. */
+#define LOG_DEFAULT_SEGMENT_BYTES (1024LL * 1024 * 1024)
+#define LOG_DEFAULT_SEGMENT_MS (7LL * 24 * 60 * 60 * 1000)
+#define LOG_DEFAULT_RETENTION_MS (7LL * 24 * 60 * 60 * 1000)
+#define LOG_DEFAULT_RETENTION_BYTES (-1LL)
+#define LOG_DEFAULT_INDEX_INTERVAL_BYTES 4096
+#define LOG_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
+
+/* Fills `cfg` with Kafka's defaults (flush.* = never). */
+void log_config_default(struct log_config *cfg);
+
+struct log;
+
+/* Opens or creates the partition directory `dir` (full path; its parent must
+ * exist) and recovers it: without the clean-shutdown marker, segments from the
+ * recovery point on are scanned batch by batch and truncated at the first
+ * torn/invalid batch (short length, bad CRC, offsets not increasing), later
+ * segments dropped, indexes rebuilt; with the marker the indexes are loaded
+ * and sanity-checked (rebuilt when they fail). `cfg` is copied. Returns the
+ * log (freed by log_close/log_delete) or NULL with *err set (negative errno). */
+struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_ms, int *err);
+/* Seals and fsyncs the active segment, checkpoints, writes the clean-shutdown
+ * marker (unless an index write failed earlier, so the next open rebuilds),
+ * frees. NULL is a no-op. */
+void log_close(struct log *log);
+/* Closes and removes the directory with every file in it; frees the log.
+ * Returns 0 or -errno. */
+int log_delete(struct log *log);
+/* Replaces the configuration (copied); takes effect from the next append or
+ * retention pass. */
+void log_set_config(struct log *log, const struct log_config *cfg);
+
+int64_t log_start_offset(const struct log *log); /* log.start.offset */
+int64_t log_end_offset(const struct log *log);   /* next offset to assign (LEO) */
+/* Bytes of all segments (the partition's size, DescribeLogDirs). */
+int64_t log_size_bytes(const struct log *log);
+/* Number of segments, the active one included (>= 1). */
+size_t log_segment_count(const struct log *log);
+/* The partition directory (borrowed; valid until the log is freed). */
+const char *log_dir(const struct log *log);
+
+/* Upper bound for retention: Kafka never deletes a segment holding offsets at
+ * or above the high watermark. Until set, there is no bound (single replica). */
+void log_set_high_watermark(struct log *log, int64_t high_watermark);
+
+/* Appends one batch whose offsets are already assigned (base offset ==
+ * log_end_offset()). `buf` is the whole batch (borrowed, copied to the
+ * segment). Rolls first when the active segment would pass segment_bytes or
+ * is older than segment_ms. Returns 0, -EINVAL for a batch that is not a whole
+ * magic-2 batch at the log end offset, or another negative error (storage). */
+int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms);
+
+/* Reads batches starting with the one that contains `offset`, up to
+ * `max_bytes` but always at least one whole batch when `min_one` (KIP-74),
+ * never a batch reaching `max_offset` (exclusive: high watermark). Only whole
+ * batches, from one segment. Returns 0 and a malloc'd copy in *out and *out_len
+ * (caller frees; *out_len may be 0 with *out NULL), -ERANGE when offset is
+ * outside [log_start_offset, log_end_offset], or another negative error. */
+int log_read(struct log *log, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+	     uint8_t **out, size_t *out_len);
+
+/* ListOffsets by timestamp: the first record at or after log_start_offset
+ * whose timestamp is >= ts (exact for uncompressed batches; the batch's first
+ * offset for compressed ones), via the time index. Returns 0 with *offset and
+ * *timestamp, -ENOENT when none (Kafka answers offset -1), or -errno. */
+int log_offset_for_timestamp(struct log *log, int64_t ts, int64_t *offset, int64_t *timestamp);
+/* ListOffsets -3 (KIP-734): offset and timestamp of the record with the
+ * largest timestamp (first such record). -ENOENT on an empty log. */
+int log_max_timestamp(struct log *log, int64_t *offset, int64_t *timestamp);
+
+/* Retention: rolls an idle active segment older than segment_ms, then deletes
+ * whole segments, oldest first, that are older than retention_ms (by their
+ * largest timestamp), beyond retention_bytes, or entirely below
+ * log_start_offset. The active segment goes too when it qualifies (non-empty,
+ * below the high watermark): a new empty one is rolled first, as Kafka does.
+ * Moves log_start_offset forward (checkpointed). Returns segments deleted or
+ * a negative error. Also performs a due flush.ms flush. */
+int log_enforce_retention(struct log *log, int64_t now_ms);
+
+/* Drops everything >= offset. A batch straddling `offset` is dropped whole, so
+ * the new log end offset may be below `offset`. An offset below the first
+ * segment empties the log and restarts it at `offset` (log start = offset).
+ * Returns 0 or a negative error. */
+int log_truncate_to(struct log *log, int64_t offset);
+/* fsync of the active segment and indexes; checkpoints the recovery point. */
+int log_flush(struct log *log);
+/* DeleteRecords: log_start_offset = offset when higher (checkpointed);
+ * segments below it go at the next retention pass. -ERANGE when offset >
+ * log_end_offset. */
+int log_advance_start_offset(struct log *log, int64_t offset);
+
+#endif

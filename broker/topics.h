@@ -1,0 +1,85 @@
+/* topics: the broker's catalog of topics and their partition logs.
+ *
+ * On one broker (before the Raft metadata quorum) the catalog is persisted in
+ * the first log dir: `topics.meta/<topic>` holds the topic id, partition count
+ * and config overrides; each partition directory also carries Kafka's
+ * `partition.metadata` (the topic id) and the log dir a `meta.properties`
+ * (node id and cluster id), so the layout is what Kafka operators expect.
+ *
+ * Ownership: the catalog owns every topic, partition and log. Pointers to them
+ * are valid until the topic is deleted: code that waits (a parked fetch) keeps
+ * names and looks partitions up again rather than holding pointers.
+ */
+#ifndef TERN_BROKER_TOPICS_H
+#define TERN_BROKER_TOPICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/config.h"
+#include "broker/protocol/kreader.h"
+#include "broker/topic_config.h"
+
+struct log;
+struct topic;
+
+struct partition {
+	struct topic *topic; /* owner */
+	int32_t index;
+	struct log *log;
+	int32_t leader_epoch;
+};
+
+struct topic {
+	char *name;
+	uint8_t id[16];
+	int32_t partition_count;
+	struct partition **partitions; /* [partition_count] */
+	struct topic_overrides overrides;
+	struct topic_config config; /* effective values */
+	bool internal;
+};
+
+struct topics {
+	const struct broker_config *cfg; /* borrowed */
+	char *log_dir;                   /* the first of log.dirs */
+	char cluster_id[32];             /* base64url, from meta.properties */
+	struct topic **items;
+	int count;
+};
+
+#define TOPIC_NAME_MAX 249
+
+/* Opens the catalog: creates the log dir and meta.properties if needed, and
+ * opens (recovering) every partition of every topic. Returns 0, or -1 with a
+ * message in errbuf. */
+int topics_open(struct topics *t, const struct broker_config *cfg, int64_t now_ms, char *errbuf,
+		size_t errlen);
+/* Closes every log cleanly and frees the catalog. */
+void topics_close(struct topics *t);
+
+struct topic *topics_find(const struct topics *t, struct kstr name);
+struct topic *topics_find_cstr(const struct topics *t, const char *name);
+struct topic *topics_find_id(const struct topics *t, const uint8_t id[16]);
+/* NULL when the topic or partition does not exist. */
+struct partition *topics_partition(const struct topics *t, struct kstr topic, int32_t index);
+
+/* Kafka's topic-name rules: 1..249 chars of [a-zA-Z0-9._-], not "." or "..". */
+bool topics_name_valid(const char *name, size_t len);
+
+/* Creates a topic with `partitions` partitions and validated overrides (may
+ * be NULL). Returns KERR_NONE or a Kafka error code; *out gets the topic. */
+int topics_create(struct topics *t, const char *name, int32_t partitions,
+		  const struct topic_overrides *ov, int64_t now_ms, struct topic **out);
+/* Deletes the topic, its logs and its catalog entry. Returns KERR_*. */
+int topics_delete(struct topics *t, struct topic *topic);
+/* Grows the topic to `count` partitions. Returns KERR_*. */
+int topics_add_partitions(struct topics *t, struct topic *topic, int32_t count, int64_t now_ms);
+/* Replaces the topic's overrides (validated), persists them and applies the
+ * new effective config to its logs. Returns KERR_*. */
+int topics_set_overrides(struct topics *t, struct topic *topic, const struct topic_overrides *ov);
+
+/* Kafka's printed form of a uuid: base64url without padding (22 chars + NUL). */
+void topics_uuid_str(const uint8_t id[16], char out[23]);
+
+#endif

@@ -1,0 +1,815 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker/log/log.h"
+#include "log/log_fixture.h"
+
+#define NOW 1700000000000LL
+
+struct fx {
+	char *root;   /* mkdtemp directory, removed in teardown */
+	char dir[512]; /* the partition directory inside it */
+	struct log_config cfg;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	f->root = fx_tmpdir();
+	assert_non_null(f->root);
+	snprintf(f->dir, sizeof f->dir, "%s/topic-0", f->root);
+	log_config_default(&f->cfg);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	fx_rmrf(f->root);
+	free(f->root);
+	free(f);
+	return 0;
+}
+
+static struct log *fx_open(struct fx *f, int64_t now)
+{
+	int err = 0;
+	struct log *log = log_open(f->dir, &f->cfg, now, &err);
+	assert_non_null(log);
+	assert_int_equal(err, 0);
+	return log;
+}
+
+/* Appends a batch of n records at the log end offset, all stamped ts. */
+static size_t fx_append(struct log *log, int n, int64_t ts, size_t value_len, int64_t now)
+{
+	size_t len;
+	uint8_t *b = fx_batch(log_end_offset(log), n, ts, value_len, &len);
+	assert_int_equal(log_append(log, b, len, now), 0);
+	free(b);
+	return len;
+}
+
+/* Reads at `offset` (min_one, no max_offset) and returns the first batch's header. */
+static struct batch_header fx_read_first(struct log *log, int64_t offset)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+	assert_int_equal(log_read(log, offset, INT64_MAX, 1, true, &out, &len), 0);
+	struct batch_header h;
+	assert_int_equal(batch_header_parse(out, len, &h), 0);
+	assert_int_equal(batch_total_size(&h), len);
+	assert_true(batch_crc_ok(out, len));
+	free(out);
+	return h;
+}
+
+static void fx_assert_contains(struct log *log, int64_t offset)
+{
+	struct batch_header h = fx_read_first(log, offset);
+	assert_true(h.base_offset <= offset);
+	assert_true(h.base_offset + h.last_offset_delta >= offset);
+}
+
+static void log_append__read_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	assert_int_equal(log_start_offset(log), 0);
+	assert_int_equal(log_end_offset(log), 0);
+	assert_true(fx_exists(f->dir, "00000000000000000000.log"));
+
+	uint8_t *want = NULL;
+	size_t want_len = 0;
+	for (int i = 0; i < 3; i++) {
+		size_t len;
+		uint8_t *b = fx_batch(log_end_offset(log), 5, NOW + i, 20, &len);
+		assert_int_equal(log_append(log, b, len, NOW), 0);
+		want = realloc(want, want_len + len);
+		memcpy(want + want_len, b, len);
+		want_len += len;
+		free(b);
+	}
+	assert_int_equal(log_end_offset(log), 15);
+
+	uint8_t *out;
+	size_t len;
+	assert_int_equal(log_read(log, 0, INT64_MAX, 1 << 20, false, &out, &len), 0);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(out, want, len);
+	free(out);
+	free(want);
+	log_close(log);
+}
+
+static void log_append__rejects_wrong_base_offset(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	size_t len;
+	uint8_t *b = fx_batch(3, 1, NOW, 10, &len);
+	assert_int_equal(log_append(log, b, len, NOW), -EINVAL);
+	batch_put_i64(b, 0);
+	assert_int_equal(log_append(log, b, len - 1, NOW), -EINVAL); /* not the whole batch */
+	assert_int_equal(log_end_offset(log), 0);
+	free(b);
+	log_close(log);
+}
+
+static void log_read__middle_offset_returns_containing_batch(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 3; i++)
+		fx_append(log, 5, NOW, 10, NOW);
+	struct batch_header h = fx_read_first(log, 7);
+	assert_int_equal(h.base_offset, 5);
+	assert_int_equal(h.last_offset_delta, 4);
+	log_close(log);
+}
+
+static void log_read__min_one_with_small_max_bytes(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	size_t first = fx_append(log, 5, NOW, 100, NOW);
+	size_t second = fx_append(log, 5, NOW, 100, NOW);
+
+	uint8_t *out;
+	size_t len;
+	assert_int_equal(log_read(log, 0, INT64_MAX, 10, true, &out, &len), 0);
+	assert_int_equal(len, first); /* one whole batch despite max_bytes */
+	free(out);
+
+	assert_int_equal(log_read(log, 0, INT64_MAX, 10, false, &out, &len), 0);
+	assert_int_equal(len, 0);
+	assert_null(out);
+
+	/* Only whole batches fit: one and a half batches' worth returns one. */
+	assert_int_equal(log_read(log, 0, INT64_MAX, first + second / 2, false, &out, &len), 0);
+	assert_int_equal(len, first);
+	free(out);
+	log_close(log);
+}
+
+static void log_read__stops_before_max_offset(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	size_t a = fx_append(log, 5, NOW, 10, NOW);
+	size_t b = fx_append(log, 5, NOW, 10, NOW);
+	fx_append(log, 5, NOW, 10, NOW);
+
+	uint8_t *out;
+	size_t len;
+	assert_int_equal(log_read(log, 0, 10, 1 << 20, true, &out, &len), 0);
+	assert_int_equal(len, a + b);
+	free(out);
+	/* The high watermark inside a batch hides that batch. */
+	assert_int_equal(log_read(log, 5, 7, 1 << 20, true, &out, &len), 0);
+	assert_int_equal(len, 0);
+	log_close(log);
+}
+
+static void log_read__outside_range(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append(log, 5, NOW, 10, NOW);
+	fx_append(log, 5, NOW, 10, NOW);
+
+	uint8_t *out;
+	size_t len;
+	assert_int_equal(log_read(log, 11, INT64_MAX, 100, true, &out, &len), -ERANGE);
+	assert_int_equal(log_read(log, -1, INT64_MAX, 100, true, &out, &len), -ERANGE);
+	assert_int_equal(log_read(log, 10, INT64_MAX, 100, true, &out, &len), 0);
+	assert_int_equal(len, 0);
+
+	assert_int_equal(log_advance_start_offset(log, 7), 0);
+	assert_int_equal(log_start_offset(log), 7);
+	assert_int_equal(log_read(log, 6, INT64_MAX, 100, true, &out, &len), -ERANGE);
+	struct batch_header h = fx_read_first(log, 7);
+	assert_int_equal(h.base_offset, 5);
+	assert_int_equal(log_advance_start_offset(log, 11), -ERANGE);
+	log_close(log);
+}
+
+static void log_append__rolls_by_size(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len); /* two batches per segment */
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(fx_append(log, 2, NOW, 50, NOW), len);
+	assert_int_equal(log_segment_count(log), 3);
+	assert_true(fx_exists(f->dir, "00000000000000000004.log"));
+	assert_true(fx_exists(f->dir, "00000000000000000008.index"));
+	assert_true(fx_exists(f->dir, "00000000000000000008.timeindex"));
+	assert_int_equal(fx_file_size(f->dir, "00000000000000000000.log"), 2 * len);
+	for (int64_t o = 0; o < 10; o++)
+		fx_assert_contains(log, o);
+	/* A read stays within one segment. */
+	uint8_t *out;
+	size_t n;
+	assert_int_equal(log_read(log, 0, INT64_MAX, 1 << 20, false, &out, &n), 0);
+	assert_int_equal(n, 2 * len);
+	free(out);
+	log_close(log);
+}
+
+static void log_append__rolls_by_time(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_ms = 1000;
+	struct log *log = fx_open(f, NOW);
+	fx_append(log, 1, NOW, 10, NOW);
+	fx_append(log, 1, NOW + 500, 10, NOW + 500);
+	assert_int_equal(log_segment_count(log), 1);
+	fx_append(log, 1, NOW + 1500, 10, NOW + 1500);
+	assert_int_equal(log_segment_count(log), 2);
+	assert_true(fx_exists(f->dir, "00000000000000000002.log"));
+
+	/* An idle active segment is rolled by the retention pass. */
+	assert_int_equal(log_enforce_retention(log, NOW + 5000), 0);
+	assert_int_equal(log_segment_count(log), 3);
+	assert_true(fx_exists(f->dir, "00000000000000000003.log"));
+	assert_int_equal(log_end_offset(log), 3);
+	log_close(log);
+}
+
+static void log_open__reopens_after_clean_close(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 1000;
+	f->cfg.index_interval_bytes = 100;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 40; i++)
+		fx_append(log, 3, NOW + i, 30, NOW);
+	size_t segs = log_segment_count(log);
+	int64_t end = log_end_offset(log);
+	log_close(log);
+	assert_true(fx_exists(f->dir, LOG_CLEAN_SHUTDOWN_FILE));
+
+	log = fx_open(f, NOW);
+	assert_false(fx_exists(f->dir, LOG_CLEAN_SHUTDOWN_FILE));
+	assert_int_equal(log_segment_count(log), segs);
+	assert_int_equal(log_end_offset(log), end);
+	for (int64_t o = 0; o < end; o++)
+		fx_assert_contains(log, o);
+	int64_t off, ts;
+	assert_int_equal(log_max_timestamp(log, &off, &ts), 0);
+	assert_int_equal(ts, NOW + 39);
+	assert_int_equal(off, end - 3);
+	fx_append(log, 1, NOW, 10, NOW);
+	assert_int_equal(log_end_offset(log), end + 1);
+	log_close(log);
+}
+
+/* Closes cleanly, then removes the marker: what a crash after the last write
+ * reached the page cache looks like to the next open. */
+static void fx_close_as_crash(struct fx *f, struct log *log)
+{
+	log_close(log);
+	assert_int_equal(unlink(fx_path(f->dir, LOG_CLEAN_SHUTDOWN_FILE)), 0);
+}
+
+static void fx_truncate_file(const char *dir, const char *name, long size)
+{
+	assert_int_equal(truncate(fx_path(dir, name), size), 0);
+}
+
+static void fx_append_file(const char *dir, const char *name, const void *p, size_t n)
+{
+	FILE *fp = fopen(fx_path(dir, name), "ab");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	fclose(fp);
+}
+
+static void log_open__recovers_torn_tail(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.index_interval_bytes = 100;
+	struct log *log = fx_open(f, NOW);
+	size_t len = 0;
+	for (int i = 0; i < 20; i++)
+		len = fx_append(log, 4, NOW + i, 40, NOW);
+	assert_int_equal(log_end_offset(log), 80);
+	fx_close_as_crash(f, log);
+
+	/* The last batch torn in the middle. */
+	const char *seg = "00000000000000000000.log";
+	fx_truncate_file(f->dir, seg, (long)(20 * len - len / 2));
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 76);
+	assert_int_equal(fx_file_size(f->dir, seg), 19 * len);
+	for (int64_t o = 0; o < 76; o++)
+		fx_assert_contains(log, o);
+	/* Appending continues where the whole batches end. */
+	fx_append(log, 4, NOW, 40, NOW);
+	assert_int_equal(log_end_offset(log), 80);
+	fx_close_as_crash(f, log);
+
+	/* Garbage after the last whole batch. */
+	uint8_t junk[300];
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)(i * 7 + 3);
+	fx_append_file(f->dir, seg, junk, sizeof junk);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 80);
+	assert_int_equal(fx_file_size(f->dir, seg), 20 * len);
+	fx_close_as_crash(f, log);
+
+	/* A flipped byte in batch 15: batches 15.. fail their CRC. */
+	FILE *fp = fopen(fx_path(f->dir, seg), "r+b");
+	assert_non_null(fp);
+	fseek(fp, (long)(15 * len + 70), SEEK_SET);
+	int c = fgetc(fp);
+	fseek(fp, (long)(15 * len + 70), SEEK_SET);
+	fputc(c ^ 0x40, fp);
+	fclose(fp);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 60);
+	for (int64_t o = 0; o < 60; o++)
+		fx_assert_contains(log, o);
+	int64_t off, ts;
+	assert_int_equal(log_max_timestamp(log, &off, &ts), 0);
+	assert_int_equal(ts, NOW + 14);
+	log_close(log);
+}
+
+static void log_open__recovery_keeps_whole_batches_at_any_cut(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.index_interval_bytes = 90;
+	struct log *log = fx_open(f, NOW);
+	size_t len = 0;
+	for (int i = 0; i < 8; i++)
+		len = fx_append(log, 2, NOW + i, 30, NOW);
+	fx_close_as_crash(f, log);
+	const char *seg = "00000000000000000000.log";
+	/* Cut from the end backwards so each cut shortens the file further. */
+	for (long cut = (long)(8 * len); cut >= 0; cut -= 29) {
+		fx_truncate_file(f->dir, seg, cut);
+		log = fx_open(f, NOW);
+		int64_t whole = cut / (long)len;
+		assert_int_equal(log_end_offset(log), 2 * whole);
+		assert_int_equal(fx_file_size(f->dir, seg), whole * (long)len);
+		if (whole > 0)
+			fx_assert_contains(log, 2 * whole - 1);
+		fx_close_as_crash(f, log);
+	}
+}
+
+static void log_open__recovery_drops_segments_after_torn_one(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(3 * len);
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 9; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_int_equal(log_segment_count(log), 3);
+	fx_close_as_crash(f, log);
+	/* No recovery point: every segment is scanned; the first is torn. */
+	assert_int_equal(unlink(fx_path(f->dir, "recovery-point-offset-checkpoint")), 0);
+	fx_truncate_file(f->dir, "00000000000000000000.log", (long)(2 * len + 5));
+
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 4);
+	assert_int_equal(log_segment_count(log), 1);
+	assert_false(fx_exists(f->dir, "00000000000000000006.log"));
+	assert_false(fx_exists(f->dir, "00000000000000000012.index"));
+	log_close(log);
+}
+
+static void log_open__rebuilds_stale_index_after_crash(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.index_interval_bytes = 64;
+	struct log *log = fx_open(f, NOW);
+	size_t len = 0;
+	for (int i = 0; i < 50; i++)
+		len = fx_append(log, 1, NOW + i, 40, NOW);
+	fx_close_as_crash(f, log);
+	/* The log lost its tail but the index still points into it. */
+	fx_truncate_file(f->dir, "00000000000000000000.log", (long)(10 * len));
+	long idx_before = fx_file_size(f->dir, "00000000000000000000.index");
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 10);
+	assert_true(fx_file_size(f->dir, "00000000000000000000.index") < idx_before);
+	for (int64_t o = 0; o < 10; o++)
+		fx_assert_contains(log, o);
+	log_close(log);
+
+	/* A clean marker but a corrupt index (torn entry) is rebuilt too. */
+	fx_append_file(f->dir, "00000000000000000000.index", "xyz", 3);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 10);
+	assert_int_equal(fx_file_size(f->dir, "00000000000000000000.index") % 8, 0);
+	for (int64_t o = 0; o < 10; o++)
+		fx_assert_contains(log, o);
+	log_close(log);
+}
+
+static void log_read__index_lookups_after_many_appends(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.index_interval_bytes = 256;
+	f->cfg.segment_bytes = 64 * 1024;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 2000; i++)
+		fx_append(log, 1 + i % 3, NOW + i, 20 + i % 50, NOW);
+	int64_t end = log_end_offset(log);
+	assert_true(log_segment_count(log) > 2);
+	for (int64_t o = 0; o < end; o++)
+		fx_assert_contains(log, o);
+	log_close(log);
+
+	/* Same answers from loaded indexes, and from rebuilt ones. */
+	log = fx_open(f, NOW);
+	for (int64_t o = 0; o < end; o += 7)
+		fx_assert_contains(log, o);
+	fx_close_as_crash(f, log);
+	assert_int_equal(unlink(fx_path(f->dir, "recovery-point-offset-checkpoint")), 0);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), end);
+	for (int64_t o = 0; o < end; o += 5)
+		fx_assert_contains(log, o);
+	log_close(log);
+}
+
+static void log_offset_for_timestamp__finds_first_record_at_or_after(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.index_interval_bytes = 100;
+	f->cfg.segment_bytes = 2000;
+	struct log *log = fx_open(f, NOW);
+	/* Batch i holds records stamped 1000 + 10*i + {0, 2, 4}. */
+	for (int i = 0; i < 100; i++) {
+		int64_t ts[3] = {1000 + 10 * i, 1000 + 10 * i + 2, 1000 + 10 * i + 4};
+		size_t len;
+		uint8_t *b = fx_batch_ts(log_end_offset(log), 3, ts, 30, &len);
+		assert_int_equal(log_append(log, b, len, NOW), 0);
+		free(b);
+	}
+	assert_true(log_segment_count(log) > 1);
+	int64_t off, ts;
+	assert_int_equal(log_offset_for_timestamp(log, 0, &off, &ts), 0);
+	assert_int_equal(off, 0);
+	assert_int_equal(ts, 1000);
+	assert_int_equal(log_offset_for_timestamp(log, 1503, &off, &ts), 0);
+	assert_int_equal(off, 50 * 3 + 2);
+	assert_int_equal(ts, 1504);
+	assert_int_equal(log_offset_for_timestamp(log, 1505, &off, &ts), 0);
+	assert_int_equal(off, 51 * 3);
+	assert_int_equal(ts, 1510);
+	assert_int_equal(log_offset_for_timestamp(log, 1994, &off, &ts), 0);
+	assert_int_equal(off, 299);
+	assert_int_equal(log_offset_for_timestamp(log, 1995, &off, &ts), -ENOENT);
+
+	/* Never below the log start offset. */
+	assert_int_equal(log_advance_start_offset(log, 10), 0);
+	assert_int_equal(log_offset_for_timestamp(log, 0, &off, &ts), 0);
+	assert_int_equal(off, 10);
+	assert_int_equal(ts, 1032);
+
+	/* Survives a clean reopen (indexes loaded, final time entries read). */
+	log_close(log);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_offset_for_timestamp(log, 1503, &off, &ts), 0);
+	assert_int_equal(off, 152);
+	assert_int_equal(log_max_timestamp(log, &off, &ts), 0);
+	assert_int_equal(off, 299);
+	assert_int_equal(ts, 1994);
+	log_close(log);
+}
+
+static void log_max_timestamp__exact_record(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	int64_t off, ts;
+	assert_int_equal(log_max_timestamp(log, &off, &ts), -ENOENT);
+	assert_int_equal(log_offset_for_timestamp(log, 0, &off, &ts), -ENOENT);
+	int64_t a[3] = {100, 500, 200};
+	int64_t b[4] = {300, 900, 100, 900};
+	int64_t c[2] = {400, 450};
+	const int64_t *all[3] = {a, b, c};
+	int n[3] = {3, 4, 2};
+	for (int i = 0; i < 3; i++) {
+		size_t len;
+		uint8_t *p = fx_batch_ts(log_end_offset(log), n[i], all[i], 5, &len);
+		assert_int_equal(log_append(log, p, len, NOW), 0);
+		free(p);
+	}
+	assert_int_equal(log_max_timestamp(log, &off, &ts), 0);
+	assert_int_equal(off, 4);
+	assert_int_equal(ts, 900);
+	/* Timestamps out of order inside a batch: first record at or after. */
+	assert_int_equal(log_offset_for_timestamp(log, 250, &off, &ts), 0);
+	assert_int_equal(off, 1);
+	assert_int_equal(ts, 500);
+	assert_int_equal(log_offset_for_timestamp(log, 600, &off, &ts), 0);
+	assert_int_equal(off, 4);
+	log_close(log);
+}
+
+static void log_enforce_retention__by_bytes(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_ms = -1;
+	f->cfg.retention_bytes = (int64_t)(5 * len);
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 10; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_int_equal(log_segment_count(log), 5);
+	assert_int_equal(log_size_bytes(log), 10 * len);
+
+	/* 10 batches, limit 5: segments go while what stays is still at least
+	 * retention.bytes, so two 2-batch segments go and 6 batches stay. */
+	assert_int_equal(log_enforce_retention(log, NOW), 2);
+	assert_int_equal(log_segment_count(log), 3);
+	assert_int_equal(log_start_offset(log), 8);
+	assert_int_equal(log_end_offset(log), 20);
+	assert_false(fx_exists(f->dir, "00000000000000000000.log"));
+	assert_false(fx_exists(f->dir, "00000000000000000004.index"));
+	assert_false(fx_exists(f->dir, "00000000000000000004.timeindex"));
+	assert_true(fx_exists(f->dir, "00000000000000000008.log"));
+	uint8_t *out;
+	size_t n;
+	assert_int_equal(log_read(log, 7, INT64_MAX, 100, true, &out, &n), -ERANGE);
+	fx_assert_contains(log, 8);
+	assert_int_equal(log_enforce_retention(log, NOW), 0);
+	log_close(log);
+
+	log = fx_open(f, NOW);
+	assert_int_equal(log_start_offset(log), 8);
+	assert_int_equal(log_end_offset(log), 20);
+	log_close(log);
+}
+
+static void log_enforce_retention__by_time_rolls_and_deletes_all(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_ms = 60000;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 3; i++)
+		fx_append(log, 2, NOW - 120000, 50, NOW);
+	for (int i = 0; i < 2; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_int_equal(log_segment_count(log), 3);
+
+	/* Only the first segment (offsets 0-3) is wholly older than 60 s; the
+	 * second holds a recent batch. */
+	assert_int_equal(log_enforce_retention(log, NOW), 1);
+	assert_int_equal(log_start_offset(log), 4);
+
+	/* Much later everything has expired: the active segment is rolled
+	 * first so the log keeps an (empty) active segment at its end offset. */
+	assert_int_equal(log_enforce_retention(log, NOW + 3600000), 2);
+	assert_int_equal(log_segment_count(log), 1);
+	assert_int_equal(log_start_offset(log), 10);
+	assert_int_equal(log_end_offset(log), 10);
+	assert_true(fx_exists(f->dir, "00000000000000000010.log"));
+	assert_false(fx_exists(f->dir, "00000000000000000008.log"));
+	uint8_t *out;
+	size_t n;
+	assert_int_equal(log_read(log, 10, INT64_MAX, 100, true, &out, &n), 0);
+	assert_int_equal(n, 0);
+	log_close(log);
+
+	log = fx_open(f, NOW + 3600000);
+	assert_int_equal(log_start_offset(log), 10);
+	assert_int_equal(log_end_offset(log), 10);
+	fx_append(log, 1, NOW + 3600000, 5, NOW + 3600000);
+	assert_int_equal(log_end_offset(log), 11);
+	log_close(log);
+}
+
+static void log_enforce_retention__respects_high_watermark(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_ms = 1;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 6; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	log_set_high_watermark(log, 8);
+	assert_int_equal(log_enforce_retention(log, NOW + 10000), 2);
+	assert_int_equal(log_start_offset(log), 8);
+	log_close(log);
+}
+
+static void log_advance_start_offset__deletes_segments_below_and_persists(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_ms = -1;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 6; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_int_equal(log_advance_start_offset(log, 9), 0);
+	assert_int_equal(log_advance_start_offset(log, 3), 0); /* never backwards */
+	assert_int_equal(log_start_offset(log), 9);
+	assert_int_equal(log_enforce_retention(log, NOW), 2);
+	assert_int_equal(log_start_offset(log), 9);
+	assert_true(fx_exists(f->dir, "00000000000000000008.log"));
+	assert_false(fx_exists(f->dir, "00000000000000000004.log"));
+	fx_close_as_crash(f, log);
+
+	log = fx_open(f, NOW);
+	assert_int_equal(log_start_offset(log), 9);
+	struct batch_header h = fx_read_first(log, 9);
+	assert_int_equal(h.base_offset, 8);
+	log_close(log);
+}
+
+static void log_truncate_to__drops_suffix(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 5, NOW, 20, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.index_interval_bytes = 1;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 6; i++)
+		fx_append(log, 5, NOW + i, 20, NOW);
+	assert_int_equal(log_end_offset(log), 30);
+	assert_int_equal(log_segment_count(log), 3);
+
+	assert_int_equal(log_truncate_to(log, 40), 0); /* beyond the end: no-op */
+	assert_int_equal(log_end_offset(log), 30);
+
+	/* 22 is inside the batch 20-24 (third segment's first): it goes whole. */
+	assert_int_equal(log_truncate_to(log, 22), 0);
+	assert_int_equal(log_end_offset(log), 20);
+	assert_int_equal(log_segment_count(log), 3);
+	fx_append(log, 5, NOW, 20, NOW);
+	assert_int_equal(log_end_offset(log), 25);
+
+	/* Back into the first segment: later segments are removed. */
+	assert_int_equal(log_truncate_to(log, 5), 0);
+	assert_int_equal(log_end_offset(log), 5);
+	assert_int_equal(log_segment_count(log), 1);
+	assert_false(fx_exists(f->dir, "00000000000000000010.log"));
+	assert_int_equal(fx_file_size(f->dir, "00000000000000000000.log"), len);
+	int64_t off, ts;
+	assert_int_equal(log_max_timestamp(log, &off, &ts), 0);
+	assert_int_equal(ts, NOW);
+	fx_append(log, 5, NOW, 20, NOW);
+	for (int64_t o = 0; o < 10; o++)
+		fx_assert_contains(log, o);
+
+	/* The truncated state is what a crash-recovery sees too. */
+	fx_close_as_crash(f, log);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 10);
+	log_close(log);
+}
+
+static void log_truncate_to__below_first_segment_restarts_empty(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 5, NOW, 20, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_bytes = (int64_t)len;
+	f->cfg.retention_ms = -1;
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 5; i++)
+		fx_append(log, 5, NOW, 20, NOW);
+	assert_true(log_enforce_retention(log, NOW) > 0);
+	assert_int_equal(log_start_offset(log), 20);
+
+	assert_int_equal(log_truncate_to(log, 12), 0);
+	assert_int_equal(log_start_offset(log), 12);
+	assert_int_equal(log_end_offset(log), 12);
+	assert_int_equal(log_segment_count(log), 1);
+	assert_true(fx_exists(f->dir, "00000000000000000012.log"));
+	assert_false(fx_exists(f->dir, "00000000000000000020.log"));
+	fx_append(log, 1, NOW, 5, NOW);
+	assert_int_equal(log_end_offset(log), 13);
+	log_close(log);
+
+	log = fx_open(f, NOW);
+	assert_int_equal(log_start_offset(log), 12);
+	assert_int_equal(log_end_offset(log), 13);
+	log_close(log);
+}
+
+static long fx_read_checkpoint(const char *dir, const char *name)
+{
+	FILE *fp = fopen(fx_path(dir, name), "r");
+	if (fp == NULL)
+		return -1;
+	long version = -1, v = -1;
+	if (fscanf(fp, "%ld %ld", &version, &v) != 2)
+		v = -1;
+	fclose(fp);
+	return version == 0 ? v : -1;
+}
+
+static void log_flush__moves_recovery_point(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.flush_messages = 4;
+	struct log *log = fx_open(f, NOW);
+	fx_append(log, 3, NOW, 5, NOW);
+	assert_true(fx_read_checkpoint(f->dir, "recovery-point-offset-checkpoint") <= 0);
+	fx_append(log, 3, NOW, 5, NOW);
+	assert_int_equal(fx_read_checkpoint(f->dir, "recovery-point-offset-checkpoint"), 6);
+	fx_append(log, 1, NOW, 5, NOW);
+	assert_int_equal(log_flush(log), 0);
+	assert_int_equal(fx_read_checkpoint(f->dir, "recovery-point-offset-checkpoint"), 7);
+	log_close(log);
+}
+
+static void log_delete__removes_directory(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append(log, 3, NOW, 5, NOW);
+	assert_int_equal(log_advance_start_offset(log, 1), 0);
+	assert_int_equal(log_delete(log), 0);
+	assert_int_equal(access(f->dir, F_OK), -1);
+}
+
+static void log_open__fails_without_parent(void **state)
+{
+	struct fx *f = *state;
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/missing/topic-0", f->root);
+	int err = 0;
+	assert_null(log_open(dir, &f->cfg, NOW, &err));
+	assert_int_equal(err, -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(log_append__read_round_trip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__rejects_wrong_base_offset, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_read__middle_offset_returns_containing_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_read__min_one_with_small_max_bytes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_read__stops_before_max_offset, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_read__outside_range, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__rolls_by_size, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__rolls_by_time, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__reopens_after_clean_close, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__recovers_torn_tail, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__recovery_keeps_whole_batches_at_any_cut, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__recovery_drops_segments_after_torn_one, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__rebuilds_stale_index_after_crash, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_read__index_lookups_after_many_appends, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_offset_for_timestamp__finds_first_record_at_or_after, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_max_timestamp__exact_record, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_enforce_retention__by_bytes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_enforce_retention__by_time_rolls_and_deletes_all, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_enforce_retention__respects_high_watermark, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_advance_start_offset__deletes_segments_below_and_persists, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__drops_suffix, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__below_first_segment_restarts_empty, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_flush__moves_recovery_point, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_delete__removes_directory, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__fails_without_parent, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
