@@ -65,19 +65,23 @@ static bool api_is_flexible(const struct api_entry *e, int16_t version)
 static void api_send(struct net_request *nreq, int16_t api_key, bool flexible, int32_t correlation_id,
 		     struct kwriter *body)
 {
-	struct kwriter w;
+	struct kwriter h;
 	size_t len;
-	kw_init(&w, body->len + 16);
-	response_header_encode(&w, (flexible && api_key != API_KEY_API_VERSIONS) ? 1 : 0, correlation_id);
-	kw_raw(&w, body->buf, body->len);
-	kw_free(body);
-	if (!kw_ok(&w)) {
-		kw_free(&w);
+	uint8_t hdr[NET_RESPONSE_HEADER_MAX];
+	kw_init(&h, 8);
+	response_header_encode(&h, (flexible && api_key != API_KEY_API_VERSIONS) ? 1 : 0, correlation_id);
+	if (!kw_ok(&h) || h.len > sizeof hdr) {
+		kw_free(&h);
+		kw_free(body);
 		net_request_close(nreq);
 		return;
 	}
-	uint8_t *buf = kw_steal(&w, &len);
-	net_request_respond(nreq, buf, len);
+	size_t hlen = h.len;
+	memcpy(hdr, h.buf, hlen);
+	kw_free(&h);
+	/* The body goes out as built, behind the header: no copy. */
+	uint8_t *buf = kw_steal(body, &len);
+	net_request_respond_with_header(nreq, hdr, hlen, buf, len);
 }
 
 void api_respond(struct api_request *req, struct kwriter *body)

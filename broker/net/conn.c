@@ -49,7 +49,8 @@ struct net_request {
 	size_t frame_len;
 	uint8_t *resp; /* owned once done; NULL = nothing to send */
 	size_t resp_len;
-	uint8_t prefix[4]; /* big-endian resp_len */
+	uint8_t prefix[4 + NET_RESPONSE_HEADER_MAX]; /* big-endian size, then the owner's header */
+	uint8_t prefix_len;                          /* 4 + header bytes */
 	bool done;         /* the owner completed it */
 	bool dead;         /* its connection closed first */
 };
@@ -491,7 +492,7 @@ static void net_conn_advance(struct net_conn *c, size_t w)
 {
 	while (c->head != NULL && c->head->done) {
 		struct net_request *r = c->head;
-		size_t total = r->resp ? 4 + r->resp_len : 0;
+		size_t total = r->resp ? r->prefix_len + r->resp_len : 0;
 		size_t left = total - c->head_sent;
 		if (w < left) {
 			c->head_sent += w;
@@ -523,15 +524,16 @@ static void net_conn_flush(struct net_conn *c)
 		for (struct net_request *r = c->head; r != NULL && r->done && n + 2 <= NET_IOV_MAX; r = r->next) {
 			if (r->resp == NULL)
 				continue; /* nothing to send; popped in order by advance */
-			if (off < 4) {
+			size_t pl = r->prefix_len;
+			if (off < pl) {
 				iov[n].iov_base = r->prefix + off;
-				iov[n].iov_len = 4 - off;
+				iov[n].iov_len = pl - off;
 				want += iov[n++].iov_len;
-				off = 4;
+				off = pl;
 			}
-			if (r->resp_len > off - 4) {
-				iov[n].iov_base = r->resp + (off - 4);
-				iov[n].iov_len = r->resp_len - (off - 4);
+			if (r->resp_len > off - pl) {
+				iov[n].iov_base = r->resp + (off - pl);
+				iov[n].iov_len = r->resp_len - (off - pl);
 				want += iov[n++].iov_len;
 			}
 			off = 0;
@@ -572,6 +574,12 @@ static void net_conn_flush(struct net_conn *c)
 
 void net_request_respond(struct net_request *r, uint8_t *resp, size_t len)
 {
+	net_request_respond_with_header(r, NULL, 0, resp, len);
+}
+
+void net_request_respond_with_header(struct net_request *r, const uint8_t *hdr, size_t hdr_len, uint8_t *resp,
+				     size_t len)
+{
 	struct net_conn *c = r->conn;
 	free(r->frame);
 	r->frame = NULL;
@@ -582,7 +590,9 @@ void net_request_respond(struct net_request *r, uint8_t *resp, size_t len)
 		net_request_free(r);
 		return;
 	}
-	if (len > INT32_MAX) {
+	if (resp != NULL)
+		len += hdr_len;
+	if (len > INT32_MAX || hdr_len > NET_RESPONSE_HEADER_MAX) {
 		/* A bug in the owner: no size prefix can carry it. */
 		tlog(TLOG_ERROR, "net", "conn=%llu peer=%s response of %zu bytes cannot be framed, closing",
 		     (unsigned long long)c->id, c->peer, len);
@@ -595,13 +605,16 @@ void net_request_respond(struct net_request *r, uint8_t *resp, size_t len)
 	}
 	r->done = true;
 	r->resp = resp;
-	r->resp_len = len;
+	r->resp_len = resp ? len - hdr_len : 0;
 	r->prefix[0] = (uint8_t)(len >> 24);
 	r->prefix[1] = (uint8_t)(len >> 16);
 	r->prefix[2] = (uint8_t)(len >> 8);
 	r->prefix[3] = (uint8_t)len;
+	r->prefix_len = (uint8_t)(4 + (resp ? hdr_len : 0));
+	if (resp != NULL && hdr_len > 0)
+		memcpy(r->prefix + 4, hdr, hdr_len);
 	if (resp != NULL)
-		c->out_pending += 4 + len;
+		c->out_pending += r->prefix_len + r->resp_len;
 
 	if (r != c->head) {
 		/* Waits behind an earlier request; it only counts toward the

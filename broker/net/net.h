@@ -59,6 +59,12 @@ int net_server_conn_count(const struct net_server *srv);
  * by net). resp == NULL sends nothing (acks=0 produce) but still releases the
  * request's place in the order. If the connection is gone, it only frees. */
 void net_request_respond(struct net_request *req, uint8_t *resp, size_t len);
+/* The same, with a small response header (at most NET_RESPONSE_HEADER_MAX
+ * bytes, copied) sent between the size prefix and `resp`: the owner need not
+ * copy a large body only to put a few header bytes in front of it. */
+#define NET_RESPONSE_HEADER_MAX 8
+void net_request_respond_with_header(struct net_request *req, const uint8_t *hdr, size_t hdr_len, uint8_t *resp,
+				     size_t len);
 /* Completes `req` by closing its connection (unparseable request): responses
  * queued before it are dropped, as Kafka does. */
 void net_request_close(struct net_request *req);

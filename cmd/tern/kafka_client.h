@@ -42,7 +42,8 @@ rd_kafka_t *kafka_client_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 int kafka_client_check_reachable(rd_kafka_t *rk, const char *bootstrap);
 
 /* Fetches metadata for one topic. Returns 0 with *out set (free with
- * rd_kafka_metadata_destroy) and *partition_cnt filled; on a missing topic
+ * rd_kafka_metadata_destroy) and *tmd pointing at the topic inside it; on a
+ * missing topic
  * prints "Topic 'T' does not exist" and returns -1; other errors print a
  * line and return -1. */
 int kafka_client_topic_metadata(rd_kafka_t *rk, const char *topic,
