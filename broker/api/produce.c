@@ -72,8 +72,8 @@ static int16_t produce_partition(struct api_request *req, struct partition *p, s
 	int64_t append_time = tc->log_append_time ? now : -1;
 	/* CreateTime: the header's max timestamp is the largest record
 	 * timestamp, as Kafka's LogValidator rewrites it. */
-	if (append_time < 0)
-		batch_set_max_timestamp(batch, info.max_timestamp);
+	if (append_time < 0 && batch_set_max_timestamp(batch, info.max_timestamp))
+		batch_update_crc(batch, total);
 	batch_assign_offsets(batch, total, base, p->leader_epoch, append_time);
 	int rc = log_append(p->log, batch, total, now);
 	if (rc != 0) {

@@ -72,19 +72,30 @@ bool batch_crc_ok(const uint8_t *buf, size_t total)
 void batch_assign_offsets(uint8_t *buf, size_t total, int64_t base_offset, int32_t leader_epoch,
 			  int64_t log_append_time)
 {
+	/* Base offset and leader epoch lie before the CRC'd range (bytes 21..):
+	 * only LogAppendTime, which rewrites attributes and max timestamp, needs
+	 * the CRC computed again. */
 	batch_put_i64(buf + BATCH_OFF_BASE_OFFSET, base_offset);
 	batch_put_i32(buf + BATCH_OFF_LEADER_EPOCH, leader_epoch);
 	if (log_append_time >= 0) {
 		buf[BATCH_OFF_ATTRIBUTES + 1] |= BATCH_ATTR_TIMESTAMP_LOG_APPEND;
 		batch_put_i64(buf + BATCH_OFF_MAX_TIMESTAMP, log_append_time);
+		batch_update_crc(buf, total);
 	}
+}
+
+void batch_update_crc(uint8_t *buf, size_t total)
+{
 	uint32_t crc = crc32c(0, buf + BATCH_OFF_ATTRIBUTES, total - BATCH_OFF_ATTRIBUTES);
 	batch_put_i32(buf + BATCH_OFF_CRC, (int32_t)crc);
 }
 
-void batch_set_max_timestamp(uint8_t *buf, int64_t max_timestamp)
+bool batch_set_max_timestamp(uint8_t *buf, int64_t max_timestamp)
 {
+	if (batch_get_i64(buf + BATCH_OFF_MAX_TIMESTAMP) == max_timestamp)
+		return false;
 	batch_put_i64(buf + BATCH_OFF_MAX_TIMESTAMP, max_timestamp);
+	return true;
 }
 
 /* Smallest legacy message after the size field (LegacyRecord.RECORD_OVERHEAD_V0:

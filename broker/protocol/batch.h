@@ -76,9 +76,10 @@ int batch_header_parse(const uint8_t *buf, size_t len, struct batch_header *out)
  * whole batch (batch_total_size bytes). */
 bool batch_crc_ok(const uint8_t *buf, size_t total_size);
 
-/* Rewrites base offset and partition leader epoch (and, with log_append_time
- * >= 0, sets LogAppendTime: attribute bit + max_timestamp) and recomputes the
- * CRC in place. The records are not touched (no re-compression). */
+/* Rewrites base offset and partition leader epoch in place (outside the CRC's
+ * range); with log_append_time >= 0 also sets LogAppendTime (attribute bit +
+ * max_timestamp) and recomputes the CRC. The records are not touched (no
+ * re-compression). */
 void batch_assign_offsets(uint8_t *buf, size_t total_size, int64_t base_offset,
 			  int32_t leader_epoch, int64_t log_append_time);
 
@@ -88,11 +89,13 @@ int32_t batch_get_i32(const uint8_t *p);
 void batch_put_i64(uint8_t *p, int64_t v);
 void batch_put_i32(uint8_t *p, int32_t v);
 
-/* Sets max_timestamp in the header. Does not touch the CRC: call it before
- * batch_assign_offsets(), which recomputes it. Kafka's LogValidator rewrites
+/* Sets max_timestamp in the header; returns true when it changed, and then
+ * the caller must batch_update_crc(). Kafka's LogValidator rewrites
  * max_timestamp of a CreateTime batch with the largest record timestamp it
  * found (batch_info.max_timestamp), whatever the producer wrote. */
-void batch_set_max_timestamp(uint8_t *buf, int64_t max_timestamp);
+bool batch_set_max_timestamp(uint8_t *buf, int64_t max_timestamp);
+/* Recomputes the CRC-32C of a whole batch in place. */
+void batch_update_crc(uint8_t *buf, size_t total_size);
 
 /* ---- Splitting a record set into batches --------------------------------
  *

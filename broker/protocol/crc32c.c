@@ -2,8 +2,9 @@
 
 #include <pthread.h>
 
-/* Slicing-by-8 tables, built once; no Debian package ships a CRC-32C library
- * and SSE4.2's crc32 instruction is not guaranteed on every build target. */
+/* Slicing-by-8 tables, built once: no Debian package ships a CRC-32C library.
+ * On x86-64 with SSE4.2 the crc32 instruction does the work instead (about 10x
+ * faster: the produce path checks the CRC of every batch). */
 static uint32_t crc32c_table[8][256];
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 
@@ -24,9 +25,44 @@ static void crc32c_init(void)
 	}
 }
 
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#include <string.h>
+
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+	uint64_t c = ~crc;
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		c = _mm_crc32_u64(c, v);
+		p += 8;
+		n -= 8;
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (n--)
+		c32 = _mm_crc32_u8(c32, *p++);
+	return ~c32;
+}
+
+static int crc32c_have_hw = -1;
+#endif
+
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n);
+
 uint32_t crc32c(uint32_t crc, const void *buf, size_t n)
 {
-	const uint8_t *p = buf;
+#if defined(__x86_64__)
+	if (crc32c_have_hw < 0)
+		crc32c_have_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	if (crc32c_have_hw)
+		return crc32c_hw(crc, buf, n);
+#endif
+	return crc32c_sw(crc, buf, n);
+}
+
+static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t n)
+{
 	pthread_once(&crc32c_once, crc32c_init);
 	crc = ~crc;
 	while (n >= 8) {

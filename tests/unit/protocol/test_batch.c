@@ -501,7 +501,9 @@ static void batch_assign_offsets__keeps_batch_valid_for_the_log(void **state)
 	uint8_t *b;
 	size_t len;
 	build(BATCH_COMPRESSION_GZIP, &b, &len);
-	batch_set_max_timestamp(b, TS0 + 100);
+	if (batch_set_max_timestamp(b, TS0 + 100))
+		batch_update_crc(b, len);
+	assert_false(batch_set_max_timestamp(b, TS0 + 100));
 	batch_assign_offsets(b, len, 1000, 7, -1);
 	assert_true(batch_crc_ok(b, len));
 	struct batch_header h;
