@@ -8,6 +8,7 @@
 
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
+#include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
@@ -88,6 +89,21 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 	if (cfg->listener_port == 0 || cfg->advertised_port == 0)
 		b->advertised_port = net_server_port(b->net);
 
+	struct group_config gc;
+	group_config_defaults(&gc);
+	gc.node_id = cfg->node_id;
+	gc.host = b->advertised_host;
+	gc.port = b->advertised_port;
+	gc.initial_rebalance_delay_ms = cfg->group_initial_rebalance_delay_ms;
+	gc.min_session_timeout_ms = cfg->group_min_session_timeout_ms;
+	gc.max_session_timeout_ms = cfg->group_max_session_timeout_ms;
+	gc.max_size = cfg->group_max_size;
+	b->groups = group_coordinator_new(base, &gc);
+	if (!b->groups) {
+		tlog(TLOG_ERROR, "broker", "cannot start the group coordinator");
+		goto err;
+	}
+
 	int64_t interval = cfg->log_retention_check_interval_ms;
 	struct timeval tv = {.tv_sec = interval / 1000, .tv_usec = (interval % 1000) * 1000};
 	b->retention_timer = event_new(base, -1, EV_PERSIST, broker_retention_cb, b);
@@ -99,6 +115,11 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 err:
 	broker_free(b);
 	return NULL;
+}
+
+struct group_coordinator *broker_group_coordinator(struct broker *b)
+{
+	return b->groups;
 }
 
 int broker_port(const struct broker *b)
@@ -115,6 +136,8 @@ void broker_free(struct broker *b)
 	api_fetch_shutdown(b);
 	if (b->net)
 		net_server_free(b->net);
+	if (b->groups)
+		group_coordinator_free(b->groups);
 	topics_close(&b->topics);
 	free(b);
 }

@@ -75,5 +75,15 @@ void api_delete_topics_handle(struct api_request *req);
 void api_create_partitions_handle(struct api_request *req);
 void api_describe_configs_handle(struct api_request *req);
 void api_incremental_alter_configs_handle(struct api_request *req);
+/* Consumer groups (api/group.c). */
+void api_find_coordinator_handle(struct api_request *req);
+void api_join_group_handle(struct api_request *req);
+void api_sync_group_handle(struct api_request *req);
+void api_heartbeat_handle(struct api_request *req);
+void api_leave_group_handle(struct api_request *req);
+void api_offset_commit_handle(struct api_request *req);
+void api_offset_fetch_handle(struct api_request *req);
+void api_list_groups_handle(struct api_request *req);
+void api_describe_groups_handle(struct api_request *req);
 
 #endif

@@ -16,7 +16,16 @@
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/describe_configs.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/describe_groups.h"
 #include "broker/protocol/fetch.h"
+#include "broker/protocol/find_coordinator.h"
+#include "broker/protocol/heartbeat.h"
+#include "broker/protocol/join_group.h"
+#include "broker/protocol/leave_group.h"
+#include "broker/protocol/list_groups.h"
+#include "broker/protocol/offset_commit.h"
+#include "broker/protocol/offset_fetch.h"
+#include "broker/protocol/sync_group.h"
 #include "broker/protocol/header.h"
 #include "broker/protocol/incremental_alter_configs.h"
 #include "broker/protocol/list_offsets.h"
@@ -32,6 +41,23 @@ const struct api_entry api_table[] = {
 	{2, "ListOffsets", LIST_OFFSETS_MIN_VERSION, LIST_OFFSETS_MAX_VERSION, LIST_OFFSETS_FLEXIBLE_VERSION,
 	 api_list_offsets_handle},
 	{3, "Metadata", METADATA_MIN_VERSION, METADATA_MAX_VERSION, METADATA_FLEXIBLE_VERSION, api_metadata_handle},
+	{8, "OffsetCommit", OFFSET_COMMIT_MIN_VERSION, OFFSET_COMMIT_MAX_VERSION, OFFSET_COMMIT_FLEXIBLE_VERSION,
+	 api_offset_commit_handle},
+	{9, "OffsetFetch", OFFSET_FETCH_MIN_VERSION, OFFSET_FETCH_MAX_VERSION, OFFSET_FETCH_FLEXIBLE_VERSION,
+	 api_offset_fetch_handle},
+	{10, "FindCoordinator", FIND_COORDINATOR_MIN_VERSION, FIND_COORDINATOR_MAX_VERSION,
+	 FIND_COORDINATOR_FLEXIBLE_VERSION, api_find_coordinator_handle},
+	{11, "JoinGroup", JOIN_GROUP_MIN_VERSION, JOIN_GROUP_MAX_VERSION, JOIN_GROUP_FLEXIBLE_VERSION,
+	 api_join_group_handle},
+	{12, "Heartbeat", HEARTBEAT_MIN_VERSION, HEARTBEAT_MAX_VERSION, HEARTBEAT_FLEXIBLE_VERSION, api_heartbeat_handle},
+	{13, "LeaveGroup", LEAVE_GROUP_MIN_VERSION, LEAVE_GROUP_MAX_VERSION, LEAVE_GROUP_FLEXIBLE_VERSION,
+	 api_leave_group_handle},
+	{14, "SyncGroup", SYNC_GROUP_MIN_VERSION, SYNC_GROUP_MAX_VERSION, SYNC_GROUP_FLEXIBLE_VERSION,
+	 api_sync_group_handle},
+	{15, "DescribeGroups", DESCRIBE_GROUPS_MIN_VERSION, DESCRIBE_GROUPS_MAX_VERSION, DESCRIBE_GROUPS_FLEXIBLE_VERSION,
+	 api_describe_groups_handle},
+	{16, "ListGroups", LIST_GROUPS_MIN_VERSION, LIST_GROUPS_MAX_VERSION, LIST_GROUPS_FLEXIBLE_VERSION,
+	 api_list_groups_handle},
 	{18, "ApiVersions", API_VERSIONS_MIN_VERSION, API_VERSIONS_MAX_VERSION, API_VERSIONS_FLEXIBLE_VERSION,
 	 api_versions_handle},
 	{19, "CreateTopics", CREATE_TOPICS_MIN_VERSION, CREATE_TOPICS_MAX_VERSION, CREATE_TOPICS_FLEXIBLE_VERSION,

@@ -3,8 +3,7 @@
 Every broker a test starts listens on 127.0.0.1 with a port the kernel picks
 (listeners=PLAINTEXT://127.0.0.1:0) and keeps its data in the test's own
 temporary directory, so the tests run beside a local cluster on 9092-9094 and
-beside another test run. A broker is always stopped at teardown, and the log
-of every broker of a failed test is attached to the failure report.
+beside another test run.
 
 Binaries come from $TERN_BUILD_DIR (default: <repo>/build)/cmd/.
 """
@@ -17,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import kwire
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = Path(os.environ.get("TERN_BUILD_DIR", REPO / "build"))
@@ -183,13 +184,10 @@ class Broker:
         return self.data_dir / ("%s-%d" % (topic, partition))
 
 
-
 def create_topic(bootstrap, topic, partitions=1, config=None, timeout=15.0):
     """Creates a topic with confluent-kafka's AdminClient and waits until
     Metadata shows every partition with a leader."""
     from confluent_kafka.admin import AdminClient, NewTopic
-
-    import kwire
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     fs = admin.create_topics(

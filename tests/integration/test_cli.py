@@ -5,7 +5,7 @@ import re
 import subprocess
 import time
 
-from helpers import Broker, run_cli, tool, unique_topic
+from helpers import Broker, run_cli, tool, unique_topic, write_properties
 
 # kafka-topics.sh --describe, Kafka 3.x:
 # Topic: t\tTopicId: <base64 uuid>\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: k=v,...
@@ -92,8 +92,6 @@ def test_kcat_reads_what_tern_produce_wrote(broker):
 
 def _start_expect_failure(tmp_path, props=None, overrides=None):
     b = Broker(tmp_path, props=props, overrides=overrides)
-    from helpers import write_properties
-
     write_properties(b.config_path, b.props)
     p = subprocess.run(b.argv(), capture_output=True, text=True, timeout=20)
     return p

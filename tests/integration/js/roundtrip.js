@@ -9,6 +9,8 @@
 // prints one line "RESULT {json}". Exit code 0 when every check passed.
 'use strict';
 
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
 const { Kafka, CompressionTypes, logLevel } = require('kafkajs');
 
 const [bootstrap, topic, codec, countArg] = process.argv.slice(2);
@@ -63,7 +65,14 @@ async function main() {
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out with ${result.consumed}/${count} records`)), 90000);
+    const timer = setTimeout(() => reject(new Error(`timed out with ${result.consumed}/${count} records`)), 60000);
+    // A crash the consumer will not restart from is final: fail now.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) {
+        clearTimeout(timer);
+        reject(e.payload.error);
+      }
+    });
     consumer
       .run({
         eachMessage: async ({ partition, message }) => {
