@@ -18,6 +18,8 @@ DEBS=(
   clang libclang-rt-14-dev
   # test clients
   kcat python3 python3-confluent-kafka python3-kafka python3-pytest python3-boto3
+  # kafka-python's snappy, lz4 and zstd codecs
+  python3-snappy python3-lz4 python3-zstandard
 )
 # Node.js may come from another packaging of the same version (npm bundled):
 # ask for Debian's only when no node/npm is on PATH.

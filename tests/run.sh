@@ -45,17 +45,19 @@ build() {
   local dir=$1 label=$2
   shift 2
   section "build $label ($dir)"
-  if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >"$ROOT/$dir.configure.log" 2>&1; then
-    cat "$ROOT/$dir.configure.log"
+  # Logs stay inside the build directory (ignored by git).
+  mkdir -p "$ROOT/$dir"
+  if ! cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >"$ROOT/$dir/configure.log" 2>&1; then
+    cat "$ROOT/$dir/configure.log"
     fail_item "build $label: cmake configure"
     return 1
   fi
   local keep=()
   [ -f "$ROOT/$dir/Makefile" ] && keep=(-- -k)
   [ -f "$ROOT/$dir/build.ninja" ] && keep=(-- -k 0)
-  if ! cmake --build "$ROOT/$dir" -j"$JOBS" "${keep[@]}" >"$ROOT/$dir.build.log" 2>&1; then
-    grep -E 'error|Error' "$ROOT/$dir.build.log" | head -40
-    fail_item "build $label (see $dir.build.log)"
+  if ! cmake --build "$ROOT/$dir" -j"$JOBS" "${keep[@]}" >"$ROOT/$dir/build.log" 2>&1; then
+    grep -E 'error|Error' "$ROOT/$dir/build.log" | head -40
+    fail_item "build $label (see $dir/build.log)"
     return 1
   fi
   echo "ok"
@@ -94,7 +96,8 @@ run_unit() {
 
 run_fuzz() {
   section "fuzz (${FUZZ_SECONDS}s per target)"
-  local log="$ROOT/build-fuzz.log" line p f
+  mkdir -p "$ROOT/build-fuzz"
+  local log="$ROOT/build-fuzz/run.log" line p f
   FUZZ_FILTER="$pattern" "$ROOT/tests/fuzz/run.sh" 2>&1 | tee "$log"
   line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
   if [ -z "$line" ]; then
