@@ -12,7 +12,9 @@
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
+#include "broker/offload.h"
 #include "broker/protocol/errors.h"
+#include "claimcheck/claimcheck.h"
 
 int64_t broker_now_ms(void)
 {
@@ -60,6 +62,46 @@ static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The claim-check stage: the configured object store behind a worker pool.
+ * The secret key is handed to the backend and never logged. */
+static int broker_open_claimcheck(struct broker *b)
+{
+	const struct broker_config *cfg = b->cfg;
+	char dir[4096], err[512];
+	if (cfg->claimcheck_fs_dir)
+		snprintf(dir, sizeof dir, "%s", cfg->claimcheck_fs_dir);
+	else
+		snprintf(dir, sizeof dir, "%s/claimcheck", b->topics.log_dir);
+	struct claimcheck_config cc = {
+		.backend = cfg->claimcheck_backend,
+		.fs_dir = dir,
+		.s3_endpoint = cfg->claimcheck_s3_endpoint,
+		.s3_bucket = cfg->claimcheck_s3_bucket,
+		.s3_access_key = cfg->claimcheck_s3_access_key,
+		.s3_secret_key = cfg->claimcheck_s3_secret_key,
+		.s3_https = cfg->claimcheck_s3_protocol && strcmp(cfg->claimcheck_s3_protocol, "https") == 0,
+		.s3_virtual_host = cfg->claimcheck_s3_uri_style && strcmp(cfg->claimcheck_s3_uri_style, "virtual") == 0,
+		.plugin_path = cfg->claimcheck_plugin_path,
+		.plugin_config = cfg->claimcheck_plugin_config,
+		.workers = cfg->claimcheck_worker_threads,
+	};
+	struct claimcheck_backend *backend;
+	if (claimcheck_backend_open(&cc, &backend, err, sizeof err) != 0) {
+		tlog(TLOG_ERROR, "broker", "claimcheck.backend=%s: %s", cfg->claimcheck_backend, err);
+		return -1;
+	}
+	b->cc = claimcheck_stage_new(b->base, backend, cfg->claimcheck_worker_threads);
+	if (!b->cc) {
+		claimcheck_backend_close(backend);
+		tlog(TLOG_ERROR, "broker", "cannot start the claim-check stage");
+		return -1;
+	}
+	tlog(TLOG_INFO, "broker", "claim-check backend %s ready", claimcheck_backend_name(backend));
+	for (int i = 0; i < b->topics.count; i++)
+		offload_attach_topic(b, b->topics.items[i]);
+	return 0;
+}
+
 struct broker *broker_new(struct event_base *base, const struct broker_config *cfg)
 {
 	char err[512];
@@ -88,6 +130,9 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 	b->advertised_port = cfg->advertised_port > 0 ? cfg->advertised_port : net_server_port(b->net);
 	if (cfg->listener_port == 0 || cfg->advertised_port == 0)
 		b->advertised_port = net_server_port(b->net);
+
+	if (broker_open_claimcheck(b) != 0)
+		goto err;
 
 	struct group_config gc;
 	group_config_defaults(&gc);
@@ -138,6 +183,10 @@ void broker_free(struct broker *b)
 		net_server_free(b->net);
 	if (b->groups)
 		group_coordinator_free(b->groups);
+	/* Completes (with an error) what is still queued in the stage; the
+	 * requests are dead by now, the partitions still exist. */
+	if (b->cc)
+		claimcheck_stage_free(b->cc);
 	topics_close(&b->topics);
 	free(b);
 }

@@ -14,6 +14,7 @@ struct event_base;
 struct net_server;
 struct fetch_parked;
 struct group_coordinator;
+struct claimcheck_stage;
 
 struct broker {
 	struct event_base *base;          /* borrowed */
@@ -23,6 +24,7 @@ struct broker {
 	struct event *retention_timer;
 	struct fetch_parked *parked;      /* long-poll fetches waiting for data (api/fetch.c) */
 	struct group_coordinator *groups;
+	struct claimcheck_stage *cc;      /* the claim-check stage (worker pool + object store) */
 	char advertised_host[256];
 	int advertised_port;
 };
@@ -38,6 +40,10 @@ void broker_partition_appended(struct broker *b, struct partition *p);
 /* Creates a topic with the broker's defaults (auto.create.topics.enable,
  * num.partitions). Returns KERR_*. */
 int broker_auto_create_topic(struct broker *b, const char *name, struct topic **out);
+
+/* api/produce.c: fails the produce requests queued on a partition that is
+ * being deleted. */
+void api_produce_abandon(struct partition *p);
 
 /* api/fetch.c: wake parked fetches that wait on `p`; free all on shutdown. */
 void api_fetch_wake(struct broker *b, struct partition *p);

@@ -44,6 +44,9 @@ struct config_key {
 #define I32MAX INT32_MAX
 #define I64MAX INT64_MAX
 
+static const char *const config_claimcheck_backends[] = {"fs", "s3", "plugin", NULL};
+static const char *const config_s3_protocols[] = {"http", "https", NULL};
+static const char *const config_s3_uri_styles[] = {"path", "virtual", NULL};
 static const char *const config_timestamp_types[] = {"CreateTime", "LogAppendTime", NULL};
 static const char *const config_compression_types[] = {"uncompressed", "zstd",     "lz4", "snappy",
 						       "gzip",         "producer", NULL};
@@ -192,6 +195,27 @@ static const struct config_key config_table[] = {
 		     INT16_MAX, "Replication factor of the transaction topic."),
 	CONFIG_INT("transaction.state.log.min.isr", transaction_state_log_min_isr, "2", 1, I32MAX,
 		   "min.insync.replicas of the transaction topic."),
+
+	/* claim-check: where large values of claimcheck.enable topics go */
+	CONFIG_STRING("claimcheck.backend", claimcheck_backend, "fs", config_claimcheck_backends,
+		      "Tern: object store for claim-checked values: fs (a directory), s3, or plugin."),
+	CONFIG_STRING("claimcheck.fs.dir", claimcheck_fs_dir, NULL, NULL,
+		      "Tern: directory of the fs backend; <first log dir>/claimcheck when unset."),
+	CONFIG_STRING("claimcheck.s3.endpoint", claimcheck_s3_endpoint, NULL, NULL, "Tern: S3 endpoint, host:port."),
+	CONFIG_STRING("claimcheck.s3.bucket", claimcheck_s3_bucket, NULL, NULL, "Tern: an existing S3 bucket."),
+	CONFIG_STRING("claimcheck.s3.access.key", claimcheck_s3_access_key, NULL, NULL, "Tern: S3 access key id."),
+	CONFIG_STRING("claimcheck.s3.secret.key", claimcheck_s3_secret_key, NULL, NULL,
+		      "Tern: S3 secret access key (sensitive)."),
+	CONFIG_STRING("claimcheck.s3.protocol", claimcheck_s3_protocol, "http", config_s3_protocols,
+		      "Tern: http or https to the S3 endpoint."),
+	CONFIG_STRING("claimcheck.s3.uri.style", claimcheck_s3_uri_style, "path", config_s3_uri_styles,
+		      "Tern: path-style or virtual-host-style bucket addressing."),
+	CONFIG_STRING("claimcheck.plugin.path", claimcheck_plugin_path, NULL, NULL,
+		      "Tern: shared object of a claim-check backend plug-in (claimcheck_plugin.h)."),
+	CONFIG_STRING("claimcheck.plugin.config", claimcheck_plugin_config, NULL, NULL,
+		      "Tern: configuration string handed to the plug-in."),
+	CONFIG_INT("claimcheck.worker.threads", claimcheck_worker_threads, "2", 1, 64,
+		   "Tern: threads that move claim-checked values to and from the object store."),
 };
 
 #define CONFIG_N ((int)(sizeof config_table / sizeof config_table[0]))
@@ -1194,7 +1218,8 @@ bool config_describe(const struct broker_config *cfg, int i, char *valbuf, size_
 	out->doc = k->doc;
 	out->is_default = !cfg->explicit_[i];
 	out->read_only = true;
-	out->sensitive = false;
+	/* Secrets are never described (Kafka returns null for sensitive keys). */
+	out->sensitive = strstr(k->name, "secret") != NULL || strstr(k->name, "password") != NULL;
 	/* A key whose Kafka default is null reads null until set, even where
 	 * the field holds the value derived from another key (Kafka shows
 	 * log.retention.ms=null when only log.retention.hours is set). */

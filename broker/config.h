@@ -157,6 +157,19 @@ struct broker_config {
 	int32_t transaction_state_log_replication_factor;
 	int32_t transaction_state_log_min_isr;
 
+	/* --- claim-check (Tern's own keys) --- */
+	char *claimcheck_backend;        /* fs | s3 | plugin */
+	char *claimcheck_fs_dir;         /* NULL: <first log dir>/claimcheck */
+	char *claimcheck_s3_endpoint;    /* host:port */
+	char *claimcheck_s3_bucket;
+	char *claimcheck_s3_access_key;
+	char *claimcheck_s3_secret_key;  /* sensitive: never logged or described */
+	char *claimcheck_s3_protocol;    /* http | https */
+	char *claimcheck_s3_uri_style;   /* path | virtual */
+	char *claimcheck_plugin_path;    /* shared object exporting the plug-in ABI */
+	char *claimcheck_plugin_config;  /* opaque string for the plug-in */
+	int32_t claimcheck_worker_threads;
+
 	/* Private to config.c: per table row, whether the value was set by the
 	 * file or an override (DescribeConfigs' is_default, and Kafka's
 	 * precedence rules). */

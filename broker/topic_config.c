@@ -12,6 +12,10 @@ enum tc_type { TC_LONG, TC_INT, TC_BOOL, TC_STRING };
 enum { CT_BOOLEAN = 1, CT_STRING = 2, CT_INT = 3, CT_LONG = 5, CT_LIST = 7 };
 
 enum tc_id {
+	TC_CLAIMCHECK_ENABLE,
+	TC_CLAIMCHECK_FETCH_MODE,
+	TC_CLAIMCHECK_MAX_VALUE_BYTES,
+	TC_CLAIMCHECK_THRESHOLD_BYTES,
 	TC_CLEANUP_POLICY,
 	TC_COMPRESSION_TYPE,
 	TC_FLUSH_MESSAGES,
@@ -42,6 +46,14 @@ struct tc_row {
  * cleanup.policy=compact and compression.type other than producer are refused
  * rather than silently ignored. */
 static const struct tc_row tc_rows[] = {
+	{TC_CLAIMCHECK_ENABLE, "claimcheck.enable", TC_BOOL, 0, 0, "false",
+	 "Tern: move values of at least claimcheck.threshold.bytes to the claim-check object store."},
+	{TC_CLAIMCHECK_FETCH_MODE, "claimcheck.fetch.mode", TC_STRING, 0, 0, "value",
+	 "Tern: value hands consumers the original values; reference returns the stored reference records."},
+	{TC_CLAIMCHECK_MAX_VALUE_BYTES, "claimcheck.max.value.bytes", TC_LONG, 1, INT64_MAX, "104857600",
+	 "Tern: largest value a claim-check topic accepts."},
+	{TC_CLAIMCHECK_THRESHOLD_BYTES, "claimcheck.threshold.bytes", TC_LONG, 1, INT64_MAX, "1048576",
+	 "Tern: values of at least this many bytes are moved to the object store."},
 	{TC_CLEANUP_POLICY, "cleanup.policy", TC_STRING, 0, 0, "delete", "Retention policy: delete."},
 	{TC_COMPRESSION_TYPE, "compression.type", TC_STRING, 0, 0, "producer",
 	 "Final compression type: producer keeps the codec the producer chose."},
@@ -120,6 +132,12 @@ int topic_config_validate(const char *name, const char *value, char *errbuf, siz
 		break;
 	}
 	switch (row->id) {
+	case TC_CLAIMCHECK_FETCH_MODE:
+		if (strcmp(value, "value") != 0 && strcmp(value, "reference") != 0) {
+			snprintf(errbuf, errlen, "Invalid value %s for configuration claimcheck.fetch.mode: value or reference", value);
+			return -1;
+		}
+		return 0;
 	case TC_CLEANUP_POLICY:
 		if (strcmp(value, "delete") != 0) {
 			snprintf(errbuf, errlen, "Invalid value %s for configuration cleanup.policy: only delete is supported", value);
@@ -147,6 +165,18 @@ int topic_config_validate(const char *name, const char *value, char *errbuf, siz
 static void tc_broker_default(enum tc_id id, const struct broker_config *b, char *buf, size_t n)
 {
 	switch (id) {
+	case TC_CLAIMCHECK_ENABLE:
+		snprintf(buf, n, "false");
+		break;
+	case TC_CLAIMCHECK_FETCH_MODE:
+		snprintf(buf, n, "value");
+		break;
+	case TC_CLAIMCHECK_MAX_VALUE_BYTES:
+		snprintf(buf, n, "104857600");
+		break;
+	case TC_CLAIMCHECK_THRESHOLD_BYTES:
+		snprintf(buf, n, "1048576");
+		break;
 	case TC_CLEANUP_POLICY:
 		snprintf(buf, n, "delete");
 		break;
@@ -248,6 +278,10 @@ void topic_config_resolve(const struct broker_config *b, const struct topic_over
 	out->min_insync_replicas = (int32_t)tc_long(TC_MIN_INSYNC_REPLICAS, b, ov);
 	out->log_append_time = tc_str_is(TC_MESSAGE_TIMESTAMP_TYPE, b, ov, "LogAppendTime");
 	out->unclean_leader_election_enable = tc_str_is(TC_UNCLEAN_LEADER_ELECTION_ENABLE, b, ov, "true");
+	out->claimcheck_enable = tc_str_is(TC_CLAIMCHECK_ENABLE, b, ov, "true");
+	out->claimcheck_threshold_bytes = tc_long(TC_CLAIMCHECK_THRESHOLD_BYTES, b, ov);
+	out->claimcheck_max_value_bytes = tc_long(TC_CLAIMCHECK_MAX_VALUE_BYTES, b, ov);
+	out->claimcheck_fetch_reference = tc_str_is(TC_CLAIMCHECK_FETCH_MODE, b, ov, "reference");
 }
 
 int topic_config_count(void)

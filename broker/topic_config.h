@@ -32,6 +32,11 @@ struct topic_config {
 	bool log_append_time; /* message.timestamp.type=LogAppendTime */
 	int32_t min_insync_replicas;
 	bool unclean_leader_election_enable;
+	/* Tern's claim-check (claimcheck/claimcheck.h) */
+	bool claimcheck_enable;
+	int64_t claimcheck_threshold_bytes;
+	int64_t claimcheck_max_value_bytes;
+	bool claimcheck_fetch_reference; /* claimcheck.fetch.mode=reference */
 };
 
 /* Config sources, as DescribeConfigs reports them. */

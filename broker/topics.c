@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker/log/log.h"
+#include "claimcheck/claimcheck.h"
 #include "broker/logger.h"
 #include "broker/protocol/errors.h"
 
@@ -254,6 +255,8 @@ static void topic_free(struct topic *topic, bool delete_logs)
 			else
 				log_close(p->log);
 		}
+		if (p->cc_refs)
+			claimcheck_refs_free(p->cc_refs);
 		free(p);
 	}
 	free(topic->partitions);

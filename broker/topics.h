@@ -20,14 +20,24 @@
 #include "broker/protocol/kreader.h"
 #include "broker/topic_config.h"
 
+struct broker;
 struct log;
 struct topic;
+struct claimcheck_refs;
+struct produce_job;
 
 struct partition {
 	struct topic *topic; /* owner */
 	int32_t index;
 	struct log *log;
 	int32_t leader_epoch;
+	/* Claim-check (broker/offload.c): the objects this log references, NULL
+	 * until the topic enables claimcheck; owned. */
+	struct claimcheck_refs *cc_refs;
+	struct broker *cc_broker; /* whose stage deletes released objects; borrowed */
+	/* Produce requests waiting on this partition, in arrival order, while an
+	 * earlier one is in the claim-check stage (api/produce.c). */
+	struct produce_job *pending_head, *pending_tail;
 };
 
 struct topic {

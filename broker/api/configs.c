@@ -6,6 +6,7 @@
 
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
+#include "broker/offload.h"
 #include "broker/protocol/describe_configs.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/incremental_alter_configs.h"
@@ -224,8 +225,11 @@ static int16_t configs_alter_topic(struct broker *b, const struct incremental_al
 			break;
 		}
 	}
-	if (err == KERR_NONE && !validate_only)
+	if (err == KERR_NONE && !validate_only) {
 		err = (int16_t)topics_set_overrides(&b->topics, t, &ov);
+		if (err == KERR_NONE)
+			offload_attach_topic(b, t);
+	}
 	topic_overrides_free(&ov);
 	return err;
 }

@@ -13,6 +13,13 @@
  *
  * Fetch sessions (KIP-227): we never create one (session_id 0 in the answer),
  * which clients accept by sending full fetch requests.
+ *
+ * Claim-check topics (claimcheck.fetch.mode=value): before answering a
+ * consumer, the records read are rehydrated on the claim-check stage's
+ * workers - referenced values fetched back and verified - and the answer goes
+ * out when every such partition is done. A partition whose objects are
+ * missing or corrupt answers KAFKA_STORAGE_ERROR: never wrong bytes. Replica
+ * fetches (replica_id >= 0) always get the stored batches.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -25,7 +32,9 @@
 #include "broker/logger.h"
 #include "broker/net/net.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/batch.h"
 #include "broker/protocol/fetch.h"
+#include "claimcheck/claimcheck.h"
 
 struct fetch_parked {
 	struct fetch_parked *next;
@@ -136,7 +145,7 @@ static bool fetch_has_error(const struct fetch_response *resp)
 	return false;
 }
 
-static void fetch_send(struct api_request *req, struct fetch_response *resp)
+static void fetch_encode_send(struct api_request *req, struct fetch_response *resp)
 {
 	struct kwriter w;
 	size_t bytes = 0;
@@ -150,6 +159,141 @@ static void fetch_send(struct api_request *req, struct fetch_response *resp)
 	fetch_response_encode(&w, req->hdr.api_version, resp);
 	fetch_response_release(resp);
 	api_respond(req, &w);
+}
+
+/* A response waiting for the claim-check stage to rehydrate partitions. */
+struct fetch_hydrate {
+	struct api_request *req;
+	struct fetch_response resp;
+	int pending;
+};
+
+struct fetch_hydrate_slot {
+	struct fetch_hydrate *h;
+	struct fetch_partition_data *pd;
+	size_t limit; /* partition_max_bytes: batches past the first are kept within it */
+	size_t max_value_bytes;
+	char name[TOPIC_NAME_MAX + 1];
+};
+
+/* Keeps the first batch (KIP-74) and the following ones while they fit. */
+static size_t fetch_trim(const uint8_t *data, size_t len, size_t limit)
+{
+	size_t pos = 0;
+	struct batch_header h;
+	while (pos < len && batch_header_parse(data + pos, len - pos, &h) == 0) {
+		size_t n = batch_total_size(&h);
+		if (pos + n > len || (pos > 0 && pos + n > limit))
+			break;
+		pos += n;
+	}
+	return pos;
+}
+
+static void fetch_hydrate_cb(void *arg, int err, const char *errmsg, uint8_t *out, size_t out_len)
+{
+	struct fetch_hydrate_slot *slot = arg;
+	struct fetch_hydrate *h = slot->h;
+	struct fetch_partition_data *pd = slot->pd;
+	free((void *)pd->records.p);
+	pd->records.p = NULL;
+	pd->records.len = 0;
+	if (err != 0) {
+		tlog(TLOG_ERROR, "claimcheck", "%s-%d: cannot hand back referenced values: %s", slot->name,
+		     pd->partition_index, errmsg ? errmsg : "stage error");
+		pd->error_code = KERR_KAFKA_STORAGE_ERROR;
+		free(out);
+	} else if (out) {
+		pd->records.p = out;
+		pd->records.len = (int32_t)fetch_trim(out, out_len, slot->limit);
+	}
+	free(slot);
+	if (--h->pending == 0) {
+		fetch_encode_send(h->req, &h->resp);
+		free(h);
+	}
+}
+
+/* partition_max_bytes the request gave for a partition (SIZE_MAX if none). */
+static size_t fetch_partition_limit(const struct fetch_request *fr, struct kstr topic, int32_t partition)
+{
+	for (int32_t k = 0; k < fr->topics_count; k++) {
+		const struct fetch_topic *t = &fr->topics[k];
+		if (t->topic.len != topic.len || memcmp(t->topic.p, topic.p, (size_t)topic.len) != 0)
+			continue;
+		for (int32_t m = 0; m < t->partitions_count; m++)
+			if (t->partitions[m].partition == partition && t->partitions[m].partition_max_bytes > 0)
+				return (size_t)t->partitions[m].partition_max_bytes;
+	}
+	return SIZE_MAX;
+}
+
+static void fetch_send(struct api_request *req, const struct fetch_request *fr, struct fetch_response *resp)
+{
+	struct broker *b = req->broker;
+	struct fetch_hydrate_slot **slots = NULL;
+	int nslots = 0;
+	if (fr->replica_id < 0 && b->cc) {
+		for (int32_t i = 0; i < resp->responses_count; i++) {
+			struct fetch_topic_response *tr = &resp->responses[i];
+			struct topic *t = topics_find(&b->topics, tr->topic);
+			if (!t || !t->config.claimcheck_enable || t->config.claimcheck_fetch_reference)
+				continue;
+			for (int32_t j = 0; j < tr->partitions_count; j++) {
+				struct fetch_partition_data *pd = &tr->partitions[j];
+				if (pd->error_code != KERR_NONE || pd->records.len <= 0)
+					continue;
+				struct fetch_hydrate_slot *slot = calloc(1, sizeof *slot);
+				struct fetch_hydrate_slot **grown = realloc(slots, sizeof *slots * (size_t)(nslots + 1));
+				if (grown)
+					slots = grown;
+				if (!slot || !grown) {
+					free(slot);
+					pd->error_code = KERR_KAFKA_STORAGE_ERROR;
+					free((void *)pd->records.p);
+					pd->records.p = NULL;
+					pd->records.len = 0;
+					continue;
+				}
+				slot->pd = pd;
+				slot->limit = fetch_partition_limit(fr, tr->topic, pd->partition_index);
+				slot->max_value_bytes = (size_t)t->config.claimcheck_max_value_bytes;
+				snprintf(slot->name, sizeof slot->name, "%s", t->name);
+				slots[nslots++] = slot;
+			}
+		}
+	}
+	struct fetch_hydrate *h = nslots ? calloc(1, sizeof *h) : NULL;
+	if (!h) {
+		for (int i = 0; i < nslots; i++) {
+			slots[i]->pd->error_code = KERR_KAFKA_STORAGE_ERROR;
+			free((void *)slots[i]->pd->records.p);
+			slots[i]->pd->records.p = NULL;
+			slots[i]->pd->records.len = 0;
+			free(slots[i]);
+		}
+		free(slots);
+		fetch_encode_send(req, resp);
+		return;
+	}
+	/* The response moves into the holder (its arrays, which the slots point
+	 * into, stay where they are). One extra count keeps a synchronous
+	 * completion from answering before every slot is submitted. */
+	h->req = req;
+	h->resp = *resp;
+	memset(resp, 0, sizeof *resp);
+	h->pending = nslots + 1;
+	for (int i = 0; i < nslots; i++) {
+		struct fetch_hydrate_slot *slot = slots[i];
+		slot->h = h;
+		claimcheck_stage_fetch(b->cc, slot->pd->records.p, (size_t)slot->pd->records.len, slot->max_value_bytes,
+				       fetch_hydrate_cb, slot);
+	}
+	free(slots);
+	if (--h->pending == 0) {
+		fetch_encode_send(h->req, &h->resp);
+		free(h);
+	}
 }
 
 static void fetch_unpark(struct fetch_parked *fp)
@@ -178,7 +322,7 @@ static void fetch_complete(struct fetch_parked *fp)
 		api_close(req);
 		return;
 	}
-	fetch_send(req, &resp);
+	fetch_send(req, &fp->fr, &resp);
 	fetch_unpark(fp);
 }
 
@@ -222,7 +366,7 @@ void api_fetch_wake(struct broker *b, struct partition *p)
 				fetch_unpark(fp);
 				api_close(req);
 			} else {
-				fetch_send(req, &resp);
+				fetch_send(req, &fp->fr, &resp);
 				fetch_unpark(fp);
 			}
 		} else {
@@ -255,7 +399,7 @@ void api_fetch_handle(struct api_request *req)
 		return;
 	}
 	if (got >= fr.min_bytes || fr.max_wait_ms <= 0 || fetch_has_error(&resp)) {
-		fetch_send(req, &resp);
+		fetch_send(req, &fr, &resp);
 		fetch_request_free(&fr);
 		return;
 	}

@@ -3,8 +3,16 @@
  * Per partition: look the partition up, check the record set is exactly one
  * magic-2 batch within max.message.bytes, validate it fully (CRC, records,
  * codec) before anything is written, assign offsets in place (base offset,
- * leader epoch, CRC; never re-compressed) and append. A partition's failure
- * never appends part of a batch and does not affect the other partitions.
+ * leader epoch; never re-compressed) and append. A partition's failure never
+ * appends part of a batch and does not affect the other partitions.
+ *
+ * Claim-check topics: a batch that may hold a value of at least
+ * claimcheck.threshold.bytes goes through the claim-check stage first (on its
+ * worker pool), which stores the large values and returns the batch with
+ * references; it is appended when that completes. Appends to one partition
+ * keep the order in which requests arrived: while a partition has a batch in
+ * the stage, later batches for it wait in its queue (struct partition's
+ * pending list). The response goes out when every partition is done.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,28 +23,81 @@
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
+#include "broker/offload.h"
 #include "broker/protocol/batch.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/produce.h"
+#include "claimcheck/claimcheck.h"
 
 /* Produce v7 is the first that may carry zstd (KIP-110). */
 #define PRODUCE_ZSTD_MIN_VERSION 7
 
-struct produce_result {
-	int16_t error_code;
-	int64_t base_offset;
-	int64_t log_append_time_ms;
-	int64_t log_start_offset;
+/* One produce request in flight: answered when `pending` reaches zero. */
+struct produce_ctx {
+	struct api_request *req;
+	struct produce_request pr;
+	struct produce_response resp;
+	int pending; /* partitions not done yet, +1 while the request is being dispatched */
 };
 
-static int16_t produce_partition(struct api_request *req, struct partition *p, struct kbytes records,
-				 int16_t acks, struct produce_result *res)
+enum produce_job_state {
+	PRODUCE_JOB_QUEUED,   /* waits behind an earlier job of its partition */
+	PRODUCE_JOB_IN_STAGE, /* in the claim-check stage */
+	PRODUCE_JOB_READY,    /* stage done: append (or fail) when it reaches the head */
+};
+
+/* One partition's batch waiting in its partition's queue. */
+struct produce_job {
+	struct produce_job *next;
+	struct produce_ctx *ctx;
+	struct produce_partition_response *out;
+	struct partition *partition; /* NULL once its topic was deleted */
+	enum produce_job_state state;
+	bool needs_stage;
+	uint8_t *batch; /* the request's batch (in the frame) */
+	size_t total;
+	struct batch_info info;
+	uint8_t *stored;  /* the rewritten batch from the stage (owned), or NULL */
+	size_t stored_len;
+	int16_t error_code; /* the stage's verdict */
+};
+
+static void produce_finish(struct produce_ctx *ctx);
+
+/* Assigns offsets and appends one validated batch. */
+static int16_t produce_append(struct api_request *req, struct partition *p, uint8_t *batch, size_t total,
+			      const struct batch_info *info, struct produce_partition_response *out)
+{
+	const struct topic_config *tc = &p->topic->config;
+	int64_t base = log_end_offset(p->log);
+	int64_t now = broker_now_ms();
+	int64_t append_time = tc->log_append_time ? now : -1;
+	/* CreateTime: the header's max timestamp is the largest record
+	 * timestamp, as Kafka's LogValidator rewrites it. */
+	if (append_time < 0 && batch_set_max_timestamp(batch, info->max_timestamp))
+		batch_update_crc(batch, total);
+	batch_assign_offsets(batch, total, base, p->leader_epoch, append_time);
+	int rc = log_append(p->log, batch, total, now);
+	if (rc != 0) {
+		tlog(TLOG_ERROR, "produce", "%s-%d: append at offset %lld failed: %s", p->topic->name, p->index,
+		     (long long)base, strerror(-rc));
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	out->base_offset = base;
+	out->log_append_time_ms = append_time;
+	out->log_start_offset = log_start_offset(p->log);
+	offload_appended(req->broker, p, batch, total);
+	broker_partition_appended(req->broker, p);
+	return KERR_NONE;
+}
+
+/* Checks a partition's record set; fills *info. */
+static int16_t produce_check(struct api_request *req, struct partition *p, struct kbytes records,
+			     int16_t acks, struct batch_info *info, bool *needs_stage)
 {
 	struct broker *b = req->broker;
 	const struct topic_config *tc = &p->topic->config;
-	struct batch_info info;
-
-	res->log_start_offset = log_start_offset(p->log);
+	*needs_stage = false;
 	if (records.len < 0 || records.p == NULL)
 		return KERR_INVALID_RECORD;
 	size_t total = (size_t)records.len;
@@ -48,125 +109,266 @@ static int16_t produce_partition(struct api_request *req, struct partition *p, s
 			return KERR_INVALID_RECORD;
 	}
 	/* max.message.bytes bounds the batch as stored (Kafka's
-	 * RecordTooLargeException), checked before spending CPU on it. */
-	if (total > (size_t)tc->max_message_bytes)
+	 * RecordTooLargeException), checked before spending CPU on it. On a
+	 * claim-check topic the stored batch is the rewritten one: the incoming
+	 * batch may be larger, each value up to claimcheck.max.value.bytes
+	 * (and the request up to socket.request.max.bytes). */
+	if (!tc->claimcheck_enable && total > (size_t)tc->max_message_bytes)
 		return KERR_MESSAGE_TOO_LARGE;
+	size_t max_uncompressed = (size_t)b->cfg->socket_request_max_bytes;
+	if (tc->claimcheck_enable && (uint64_t)tc->claimcheck_max_value_bytes * 2 > max_uncompressed)
+		max_uncompressed = (size_t)tc->claimcheck_max_value_bytes * 2;
 	/* Magic 0/1 answers UNSUPPORTED_FOR_MESSAGE_FORMAT (batch_validate), a
-	 * bad CRC CORRUPT_MESSAGE; a decompressed batch may not exceed what a
-	 * request may carry. */
-	int err = batch_validate(records.p, total, (size_t)b->cfg->socket_request_max_bytes, &info);
+	 * bad CRC CORRUPT_MESSAGE. */
+	int err = batch_validate(records.p, total, max_uncompressed, info);
 	if (err != KERR_NONE)
 		return (int16_t)err;
-	if (info.codec == BATCH_COMPRESSION_ZSTD && req->hdr.api_version < PRODUCE_ZSTD_MIN_VERSION)
+	if (info->codec == BATCH_COMPRESSION_ZSTD && req->hdr.api_version < PRODUCE_ZSTD_MIN_VERSION)
 		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 	/* acks=all needs min.insync.replicas in sync; a single broker is an ISR
 	 * of one. Checked before appending: nothing is written. */
 	if (acks == -1 && tc->min_insync_replicas > 1)
 		return KERR_NOT_ENOUGH_REPLICAS;
+	/* Any value of at least the threshold makes the records area at least
+	 * that large: smaller batches need no stage. */
+	if (tc->claimcheck_enable && b->cc && (int64_t)info->records_size >= tc->claimcheck_threshold_bytes)
+		*needs_stage = true;
+	else if (tc->claimcheck_enable && total > (size_t)tc->max_message_bytes)
+		return KERR_MESSAGE_TOO_LARGE;
+	return KERR_NONE;
+}
 
-	/* The frame belongs to this request (net allocated it for us); offsets
-	 * are assigned in place instead of copying the batch. */
-	uint8_t *batch = (uint8_t *)(uintptr_t)records.p;
-	int64_t base = log_end_offset(p->log);
-	int64_t now = broker_now_ms();
-	int64_t append_time = tc->log_append_time ? now : -1;
-	/* CreateTime: the header's max timestamp is the largest record
-	 * timestamp, as Kafka's LogValidator rewrites it. */
-	if (append_time < 0 && batch_set_max_timestamp(batch, info.max_timestamp))
-		batch_update_crc(batch, total);
-	batch_assign_offsets(batch, total, base, p->leader_epoch, append_time);
-	int rc = log_append(p->log, batch, total, now);
-	if (rc != 0) {
-		tlog(TLOG_ERROR, "produce", "%s-%d: append at offset %lld failed: %s", p->topic->name, p->index,
-		     (long long)base, strerror(-rc));
+static int16_t produce_stage_error(int err)
+{
+	switch (err) {
+	case CLAIMCHECK_ETOOBIG:
+		return KERR_MESSAGE_TOO_LARGE;
+	case CLAIMCHECK_EINVALID:
+		return KERR_INVALID_RECORD;
+	default:
+		/* The object store failed: retriable, the producer tries again. */
 		return KERR_KAFKA_STORAGE_ERROR;
 	}
-	res->base_offset = base;
-	res->log_append_time_ms = append_time;
-	res->log_start_offset = log_start_offset(p->log);
-	broker_partition_appended(b, p);
-	return KERR_NONE;
+}
+
+static void produce_job_done(struct produce_job *job, int16_t error_code)
+{
+	job->out->error_code = error_code;
+	if (error_code != KERR_NONE)
+		job->out->base_offset = -1;
+	free(job->stored);
+	struct produce_ctx *ctx = job->ctx;
+	free(job);
+	if (--ctx->pending == 0)
+		produce_finish(ctx);
+}
+
+static void produce_stage_cb(void *arg, int err, const char *errmsg, uint8_t *out, size_t out_len);
+
+/* Moves a partition's queue forward: appends ready jobs at its head, sends the
+ * next one to the stage, and stops at a job still in the stage. */
+static void produce_drain(struct partition *p)
+{
+	while (p->pending_head) {
+		struct produce_job *job = p->pending_head;
+		if (job->state == PRODUCE_JOB_IN_STAGE)
+			return;
+		if (job->state == PRODUCE_JOB_QUEUED && job->needs_stage) {
+			struct broker *b = job->ctx->req->broker;
+			struct claimcheck_policy policy = {
+				.threshold_bytes = p->topic->config.claimcheck_threshold_bytes,
+				.max_value_bytes = p->topic->config.claimcheck_max_value_bytes,
+			};
+			job->state = PRODUCE_JOB_IN_STAGE;
+			claimcheck_stage_produce(b->cc, p->topic->name, p->index, &policy, job->batch, job->total,
+						 produce_stage_cb, job);
+			return;
+		}
+		p->pending_head = job->next;
+		if (!p->pending_head)
+			p->pending_tail = NULL;
+		int16_t err = job->error_code;
+		if (err == KERR_NONE) {
+			uint8_t *batch = job->stored ? job->stored : job->batch;
+			size_t len = job->stored ? job->stored_len : job->total;
+			/* What is stored must fit max.message.bytes. */
+			if (len > (size_t)p->topic->config.max_message_bytes)
+				err = KERR_MESSAGE_TOO_LARGE;
+			else
+				err = produce_append(job->ctx->req, p, batch, len, &job->info, job->out);
+		}
+		produce_job_done(job, err);
+	}
+}
+
+static void produce_stage_cb(void *arg, int err, const char *errmsg, uint8_t *out, size_t out_len)
+{
+	struct produce_job *job = arg;
+	struct partition *p = job->partition;
+	job->state = PRODUCE_JOB_READY;
+	if (err != 0) {
+		tlog(TLOG_WARN, "claimcheck", "%s-%d: batch refused: %s", p ? p->topic->name : "(deleted)",
+		     p ? p->index : -1, errmsg ? errmsg : "stage error");
+		job->error_code = produce_stage_error(err);
+		free(out);
+	} else {
+		job->stored = out; /* NULL: nothing qualified, append the original */
+		job->stored_len = out_len;
+	}
+	if (!p) {
+		/* The topic went away meanwhile; the job was unlinked. */
+		produce_job_done(job, KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		return;
+	}
+	produce_drain(p);
+}
+
+void api_produce_abandon(struct partition *p)
+{
+	struct produce_job *job = p->pending_head, *next;
+	p->pending_head = p->pending_tail = NULL;
+	for (; job; job = next) {
+		next = job->next;
+		job->partition = NULL;
+		/* A job in the stage finishes in its callback. */
+		if (job->state != PRODUCE_JOB_IN_STAGE)
+			produce_job_done(job, KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	}
+}
+
+static void produce_finish(struct produce_ctx *ctx)
+{
+	struct api_request *req = ctx->req;
+	struct produce_response *resp = &ctx->resp;
+	if (ctx->pr.acks == 0) {
+		/* acks=0: no response at all; on an error Kafka closes the
+		 * connection so the producer notices. */
+		bool failed = false;
+		for (int32_t i = 0; i < resp->responses_count; i++)
+			for (int32_t j = 0; j < resp->responses[i].partition_responses_count; j++)
+				failed |= resp->responses[i].partition_responses[j].error_code != KERR_NONE;
+		if (failed) {
+			net_request_close(req->net);
+			free(req);
+		} else {
+			api_respond_none(req);
+		}
+	} else {
+		struct kwriter w;
+		kw_init(&w, 128);
+		produce_response_encode(&w, req->hdr.api_version, resp);
+		api_respond(req, &w);
+	}
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		free(resp->responses[i].partition_responses);
+	free(resp->responses);
+	produce_request_free(&ctx->pr);
+	free(ctx);
+}
+
+/* Handles one partition of the request: now, or queued behind the stage. */
+static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data *td,
+			      struct produce_partition_data *pd, struct produce_partition_response *out)
+{
+	struct api_request *req = ctx->req;
+	struct batch_info info;
+	bool needs_stage = false;
+	int16_t err;
+	struct partition *p = topics_partition(&req->broker->topics, td->name, pd->index);
+
+	out->index = pd->index;
+	out->base_offset = -1;
+	out->log_append_time_ms = -1;
+	out->log_start_offset = -1;
+	out->error_message.len = -1;
+	if (ctx->pr.acks != 0 && ctx->pr.acks != 1 && ctx->pr.acks != -1)
+		err = KERR_INVALID_REQUIRED_ACKS;
+	else if (!p)
+		err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	else {
+		out->log_start_offset = log_start_offset(p->log);
+		err = produce_check(req, p, pd->records, ctx->pr.acks, &info, &needs_stage);
+	}
+	if (err != KERR_NONE) {
+		tlog(TLOG_DEBUG, "produce", "peer=%s %.*s-%d: error %d", net_request_peer(req->net), td->name.len,
+		     td->name.p, pd->index, err);
+		out->error_code = err;
+		return;
+	}
+	/* The frame belongs to this request (net allocated it for us): offsets
+	 * are assigned in place instead of copying the batch. */
+	uint8_t *batch = (uint8_t *)(uintptr_t)pd->records.p;
+	size_t total = (size_t)pd->records.len;
+	if (!needs_stage && !p->pending_head) {
+		out->error_code = produce_append(req, p, batch, total, &info, out);
+		return;
+	}
+	struct produce_job *job = calloc(1, sizeof *job);
+	if (!job) {
+		out->error_code = KERR_UNKNOWN_SERVER_ERROR;
+		return;
+	}
+	job->ctx = ctx;
+	job->out = out;
+	job->partition = p;
+	job->state = PRODUCE_JOB_QUEUED;
+	job->needs_stage = needs_stage;
+	job->batch = batch;
+	job->total = total;
+	job->info = info;
+	ctx->pending++;
+	if (p->pending_tail)
+		p->pending_tail->next = job;
+	else
+		p->pending_head = job;
+	p->pending_tail = job;
+	produce_drain(p);
 }
 
 void api_produce_handle(struct api_request *req)
 {
-	struct produce_request pr;
-	struct produce_response resp = {0};
-	int16_t v = req->hdr.api_version;
-
-	if (produce_request_decode(&req->body, v, &pr) != 0) {
+	struct produce_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx) {
 		api_close(req);
 		return;
 	}
-	bool bad_acks = pr.acks != 0 && pr.acks != 1 && pr.acks != -1;
-	resp.responses = calloc((size_t)pr.topic_data_count + 1, sizeof *resp.responses);
-	if (!resp.responses)
-		goto oom;
-	resp.responses_count = pr.topic_data_count;
-	for (int32_t i = 0; i < pr.topic_data_count; i++) {
-		struct produce_topic_data *td = &pr.topic_data[i];
-		struct produce_topic_response *tr = &resp.responses[i];
-		tr->name = td->name;
-		tr->partition_responses = calloc((size_t)td->partition_data_count + 1, sizeof *tr->partition_responses);
-		if (!tr->partition_responses)
-			goto oom;
-		tr->partition_responses_count = td->partition_data_count;
-		for (int32_t j = 0; j < td->partition_data_count; j++) {
-			struct produce_partition_data *pd = &td->partition_data[j];
-			struct produce_partition_response *out = &tr->partition_responses[j];
-			struct produce_result res = {KERR_NONE, -1, -1, -1};
-			struct partition *p = topics_partition(&req->broker->topics, td->name, pd->index);
-			if (bad_acks)
-				res.error_code = KERR_INVALID_REQUIRED_ACKS;
-			else if (!p)
-				res.error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-			else
-				res.error_code = produce_partition(req, p, pd->records, pr.acks, &res);
-			if (res.error_code != KERR_NONE)
-				tlog(TLOG_DEBUG, "produce", "peer=%s %.*s-%d: error %d", net_request_peer(req->net),
-				     td->name.len, td->name.p, pd->index, res.error_code);
-			out->index = pd->index;
-			out->error_code = res.error_code;
-			out->base_offset = res.base_offset;
-			out->log_append_time_ms = res.log_append_time_ms;
-			out->log_start_offset = res.log_start_offset;
-			out->error_message.len = -1;
-		}
-	}
-
-	if (pr.acks == 0) {
-		/* acks=0: no response at all, whatever happened (Kafka closes the
-		 * connection on an error so the producer notices; do the same). */
-		bool failed = false;
-		for (int32_t i = 0; i < resp.responses_count; i++)
-			for (int32_t j = 0; j < resp.responses[i].partition_responses_count; j++)
-				failed |= resp.responses[i].partition_responses[j].error_code != KERR_NONE;
-		for (int32_t i = 0; i < resp.responses_count; i++)
-			free(resp.responses[i].partition_responses);
-		free(resp.responses);
-		produce_request_free(&pr);
-		if (failed)
-			net_request_close(req->net), free(req);
-		else
-			api_respond_none(req);
+	ctx->req = req;
+	if (produce_request_decode(&req->body, req->hdr.api_version, &ctx->pr) != 0) {
+		free(ctx);
+		api_close(req);
 		return;
 	}
-
-	struct kwriter w;
-	kw_init(&w, 128);
-	produce_response_encode(&w, v, &resp);
-	for (int32_t i = 0; i < resp.responses_count; i++)
-		free(resp.responses[i].partition_responses);
-	free(resp.responses);
-	produce_request_free(&pr);
-	api_respond(req, &w);
+	struct produce_request *pr = &ctx->pr;
+	struct produce_response *resp = &ctx->resp;
+	resp->responses = calloc((size_t)pr->topic_data_count + 1, sizeof *resp->responses);
+	if (!resp->responses)
+		goto oom;
+	resp->responses_count = pr->topic_data_count;
+	for (int32_t i = 0; i < pr->topic_data_count; i++) {
+		struct produce_topic_data *td = &pr->topic_data[i];
+		resp->responses[i].name = td->name;
+		resp->responses[i].partition_responses =
+			calloc((size_t)td->partition_data_count + 1, sizeof *resp->responses[i].partition_responses);
+		if (!resp->responses[i].partition_responses)
+			goto oom;
+		resp->responses[i].partition_responses_count = td->partition_data_count;
+	}
+	/* Holds the request open while partitions are dispatched: a stage job
+	 * completing synchronously must not answer before the rest is done. */
+	ctx->pending = 1;
+	for (int32_t i = 0; i < pr->topic_data_count; i++) {
+		struct produce_topic_data *td = &pr->topic_data[i];
+		for (int32_t j = 0; j < td->partition_data_count; j++)
+			produce_partition(ctx, td, &td->partition_data[j], &resp->responses[i].partition_responses[j]);
+	}
+	if (--ctx->pending == 0)
+		produce_finish(ctx);
 	return;
 oom:
-	if (resp.responses) {
-		for (int32_t i = 0; i < resp.responses_count; i++)
-			free(resp.responses[i].partition_responses);
-		free(resp.responses);
-	}
-	produce_request_free(&pr);
+	for (int32_t i = 0; i < resp->responses_count; i++)
+		free(resp->responses[i].partition_responses);
+	free(resp->responses);
+	produce_request_free(&ctx->pr);
+	free(ctx);
 	api_close(req);
 }

@@ -11,6 +11,7 @@
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
 #include "broker/logger.h"
+#include "broker/offload.h"
 #include "broker/protocol/create_partitions.h"
 #include "broker/protocol/create_topics.h"
 #include "broker/protocol/delete_topics.h"
@@ -181,8 +182,10 @@ void api_create_topics_handle(struct api_request *req)
 			err = (int16_t)topics_create(&b->topics, name, partitions, &ov, broker_now_ms(), &created);
 			if (err != KERR_NONE)
 				snprintf(msgs[i], TOPICS_ERRMSG, "Cannot create topic %s", name);
-			else
+			else {
+				offload_attach_topic(b, created);
 				tlog(TLOG_INFO, "topics", "created topic %s with %d partition(s)", name, partitions);
+			}
 		}
 		out->error_code = err;
 		if (err != KERR_NONE) {
@@ -257,6 +260,10 @@ void api_delete_topics_handle(struct api_request *req)
 		}
 		char name[TOPIC_NAME_MAX + 1];
 		snprintf(name, sizeof name, "%s", topic->name);
+		/* Objects the topic references go with it; queued produces fail. */
+		offload_release_topic(b, topic);
+		for (int32_t p = 0; p < topic->partition_count; p++)
+			api_produce_abandon(topic->partitions[p]);
 		out->error_code = (int16_t)topics_delete(&b->topics, topic);
 		if (out->error_code == KERR_NONE)
 			tlog(TLOG_INFO, "topics", "deleted topic %s", name);
@@ -321,6 +328,8 @@ void api_create_partitions_handle(struct api_request *req)
 		}
 		if (err == KERR_NONE && !cr.validate_only) {
 			err = (int16_t)topics_add_partitions(&b->topics, topic, t->count, broker_now_ms());
+			if (err == KERR_NONE)
+				offload_attach_topic(b, topic);
 			if (err == KERR_NONE)
 				tlog(TLOG_INFO, "topics", "topic %s now has %d partitions", topic->name, t->count);
 		}

@@ -25,6 +25,8 @@ struct log {
 	int64_t unflushed;      /* records appended since the last flush (flush.messages) */
 	int64_t last_flush_ms;  /* flush.ms reference */
 	int64_t now_ms;         /* latest clock reading passed in */
+	log_drop_cb drop_cb;    /* told of every batch before retention deletes it */
+	void *drop_arg;
 };
 
 void log_config_default(struct log_config *cfg)
@@ -142,6 +144,66 @@ static int log_roll(struct log *log, int64_t now_ms)
 	return rc;
 }
 
+#define LOG_VISIT_CHUNK (1024 * 1024)
+
+static size_t log_find_segment(const struct log *log, int64_t offset);
+
+/* Hands fn the whole batches of one segment from `offset`, in chunks of about
+ * LOG_VISIT_CHUNK bytes (one batch may be larger). */
+static int log_visit_segment(struct segment *seg, int64_t offset, int (*fn)(void *arg, const uint8_t *data, size_t len),
+			     void *arg)
+{
+	for (;;) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int rc = segment_read(seg, offset, INT64_MAX, LOG_VISIT_CHUNK, true, &buf, &len);
+		if (rc == 1 || (rc == 0 && len == 0)) {
+			free(buf);
+			return 0;
+		}
+		if (rc < 0)
+			return rc;
+		/* The next offset follows the last whole batch of the chunk. */
+		size_t pos = 0;
+		struct batch_header h;
+		while (pos < len && batch_header_parse(buf + pos, len - pos, &h) == 0 && pos + batch_total_size(&h) <= len) {
+			offset = h.base_offset + h.last_offset_delta + 1;
+			pos += batch_total_size(&h);
+		}
+		rc = fn(arg, buf, pos);
+		free(buf);
+		if (rc != 0)
+			return rc;
+		if (pos == 0)
+			return -EBADMSG;
+	}
+}
+
+int log_visit(struct log *log, int64_t offset, int (*fn)(void *arg, const uint8_t *data, size_t len), void *arg)
+{
+	if (offset < log->start_offset)
+		offset = log->start_offset;
+	for (size_t i = log_find_segment(log, offset); i < log->nsegs; i++) {
+		int rc = log_visit_segment(log->segs[i], offset, fn, arg);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+void log_set_drop_cb(struct log *log, log_drop_cb cb, void *arg)
+{
+	log->drop_cb = cb;
+	log->drop_arg = arg;
+}
+
+static int log_drop_visit_cb(void *arg, const uint8_t *data, size_t len)
+{
+	struct log *log = arg;
+	log->drop_cb(log->drop_arg, data, len);
+	return 0;
+}
+
 /* Removes the oldest `k` segments (rolling first when that is all of them),
  * moves the log start offset to the new first segment, then unlinks. The start
  * offset is checkpointed before any file goes, so a crash in between leaves
@@ -168,6 +230,8 @@ static int log_delete_oldest(struct log *log, size_t k, int64_t now_ms)
 	if (log->segs[0]->base_offset > log->start_offset)
 		rc = log_checkpoint_start(log, log->segs[0]->base_offset);
 	for (size_t i = 0; i < k; i++) {
+		if (log->drop_cb)
+			(void)log_visit_segment(doomed[i], doomed[i]->base_offset, log_drop_visit_cb, log);
 		int r = segment_destroy(doomed[i]);
 		if (rc == 0)
 			rc = r;

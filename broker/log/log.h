@@ -126,4 +126,15 @@ int log_flush(struct log *log);
  * log_end_offset. */
 int log_advance_start_offset(struct log *log, int64_t offset);
 
+/* Calls fn with consecutive chunks of whole batches (borrowed, valid during
+ * the call) from `offset` (at least the log start) to the log end. A non-zero
+ * return from fn stops the walk and is returned. */
+int log_visit(struct log *log, int64_t offset, int (*fn)(void *arg, const uint8_t *data, size_t len), void *arg);
+
+/* Retention hook: before a segment is deleted, cb sees its batches in chunks
+ * (borrowed). Used to release what the records reference (claim-check
+ * objects). */
+typedef void (*log_drop_cb)(void *arg, const uint8_t *data, size_t len);
+void log_set_drop_cb(struct log *log, log_drop_cb cb, void *arg);
+
 #endif

@@ -316,6 +316,15 @@ static int compress_zstd_decompress(const uint8_t *in, size_t in_len, struct com
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	if (d == NULL)
 		return COMPRESS_ENOMEM;
+	/* The producer's frame usually announces its size: one allocation
+	 * instead of doubling (bounded by max_out; an overstated size only
+	 * reserves address space that is never touched). */
+	unsigned long long fcs = ZSTD_getFrameContentSize(in, in_len);
+	if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != ZSTD_CONTENTSIZE_ERROR && fcs > 0 && fcs <= o->limit &&
+	    compress_out_reserve(o, (size_t)fcs + 1) == COMPRESS_ENOMEM) {
+		ZSTD_freeDCtx(d);
+		return COMPRESS_ENOMEM;
+	}
 	ZSTD_inBuffer ib = {in, in_len, 0};
 	size_t hint = 1; /* 0 once a frame has ended */
 	int rc = 0;

@@ -532,6 +532,85 @@ static void log_max_timestamp__exact_record(void **state)
 	log_close(log);
 }
 
+
+/* Counts batches and the offsets they cover, for log_visit and the drop hook. */
+struct visit_count {
+	int batches;
+	int64_t first;
+	int64_t next;
+};
+
+static void visit_count_add(struct visit_count *v, const uint8_t *data, size_t len)
+{
+	size_t pos = 0;
+	struct batch_header h;
+	while (pos < len && batch_header_parse(data + pos, len - pos, &h) == 0) {
+		if (v->batches == 0)
+			v->first = h.base_offset;
+		assert_true(h.base_offset == (v->batches == 0 ? v->first : v->next));
+		v->next = h.base_offset + h.last_offset_delta + 1;
+		v->batches++;
+		pos += batch_total_size(&h);
+	}
+	assert_int_equal(pos, len);
+}
+
+static int visit_count_cb(void *arg, const uint8_t *data, size_t len)
+{
+	visit_count_add(arg, data, len);
+	return 0;
+}
+
+static void drop_count_cb(void *arg, const uint8_t *data, size_t len)
+{
+	visit_count_add(arg, data, len);
+}
+
+static void log_visit__walks_every_batch_across_segments(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(3 * len);
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 10; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_true(log_segment_count(log) > 1);
+	struct visit_count v = {0};
+	assert_int_equal(log_visit(log, 0, visit_count_cb, &v), 0);
+	assert_int_equal(v.batches, 10);
+	assert_int_equal(v.next, 20);
+	/* From the middle: starts at the batch holding the offset. */
+	struct visit_count w = {0};
+	assert_int_equal(log_visit(log, 7, visit_count_cb, &w), 0);
+	assert_int_equal(w.first, 6);
+	assert_int_equal(w.batches, 7);
+	log_close(log);
+}
+
+static void log_set_drop_cb__sees_batches_retention_deletes(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	f->cfg.retention_ms = -1;
+	f->cfg.retention_bytes = (int64_t)(5 * len);
+	struct log *log = fx_open(f, NOW);
+	struct visit_count dropped = {0};
+	log_set_drop_cb(log, drop_count_cb, &dropped);
+	for (int i = 0; i < 10; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_int_equal(log_enforce_retention(log, NOW), 2);
+	/* Exactly the batches below the new log start offset. */
+	assert_int_equal(dropped.batches, 4);
+	assert_int_equal(dropped.first, 0);
+	assert_int_equal(dropped.next, log_start_offset(log));
+	log_close(log);
+}
+
 static void log_enforce_retention__by_bytes(void **state)
 {
 	struct fx *f = *state;
@@ -809,6 +888,8 @@ int main(void)
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(log_flush__moves_recovery_point, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_delete__removes_directory, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_visit__walks_every_batch_across_segments, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_set_drop_cb__sees_batches_retention_deletes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__fails_without_parent, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
