@@ -211,7 +211,7 @@ if [ $managed = 1 ]; then
   export CLAIMCHECK_S3_ACCESS_KEY="$S3_ACCESS_KEY" CLAIMCHECK_S3_SECRET_KEY="$S3_SECRET_KEY"
   export CLAIMCHECK_S3_PROTOCOL=http CLAIMCHECK_S3_URI_STYLE=path
   show "CLAIMCHECK_BACKEND=s3 CLAIMCHECK_S3_ENDPOINT=$S3_ENDPOINT CLAIMCHECK_S3_BUCKET=$S3_BUCKET \\"
-  show "  CLAIMCHECK_S3_ACCESS_KEY=... CLAIMCHECK_S3_SECRET_KEY=... ./deploy/cluster.sh up"
+  say "    CLAIMCHECK_S3_ACCESS_KEY=... CLAIMCHECK_S3_SECRET_KEY=... ./deploy/cluster.sh up"
   cluster_restarted=1
   "$ROOT/deploy/cluster.sh" down >/dev/null
   cluster_up
