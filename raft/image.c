@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "broker/logger.h"
 
@@ -342,6 +345,27 @@ static uint32_t image_mix(uint32_t h)
 	return h;
 }
 
+/* Priorities are keyed per process, so topic names cannot be chosen to
+ * line up priorities with key order and degrade a tree to a list. The shape
+ * of a tree is never observable: iteration, snapshots and diffs follow key
+ * order. */
+static uint32_t image_seed_value;
+static pthread_once_t image_seed_once = PTHREAD_ONCE_INIT;
+
+static void image_seed_init(void)
+{
+	uint32_t s;
+	if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
+		s = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)&s;
+	image_seed_value = s;
+}
+
+static uint32_t image_seed(void)
+{
+	pthread_once(&image_seed_once, image_seed_init);
+	return image_seed_value;
+}
+
 static uint32_t image_hash_bytes(const void *p, size_t n, uint32_t h)
 {
 	const uint8_t *b = p;
@@ -357,18 +381,18 @@ static int image_cmp_i32(int32_t a, int32_t b)
 
 static uint32_t image_prio_i32(const void *key)
 {
-	return image_mix((uint32_t)*(const int32_t *)key ^ 0x9e3779b9u);
+	return image_mix((uint32_t)*(const int32_t *)key ^ image_seed());
 }
 
 static uint32_t image_prio_str(const void *key)
 {
 	const char *s = key;
-	return image_mix(image_hash_bytes(s, strlen(s), 2166136261u));
+	return image_mix(image_hash_bytes(s, strlen(s), 2166136261u ^ image_seed()));
 }
 
 static uint32_t image_prio_uuid(const void *key)
 {
-	return image_mix(image_hash_bytes(key, 16, 2166136261u));
+	return image_mix(image_hash_bytes(key, 16, 2166136261u ^ image_seed()));
 }
 
 static int image_broker_cmp(const void *key, const struct image_obj *v)
@@ -428,7 +452,7 @@ static const void *image_resource_key(const struct image_obj *v)
 static uint32_t image_prio_resource(const void *key)
 {
 	const struct image_resource_key *k = key;
-	return image_mix(image_hash_bytes(k->name, strlen(k->name), 2166136261u ^ (uint8_t)k->type));
+	return image_mix(image_hash_bytes(k->name, strlen(k->name), (2166136261u ^ image_seed()) + (uint8_t)k->type));
 }
 static const struct image_keyops image_resource_ops = {image_resource_cmp, image_resource_key, image_prio_resource};
 

@@ -7,7 +7,8 @@
  * image copies only the O(log n) nodes on the path to what changed and shares
  * everything else - topics, partitions, brokers, configs - with its parent.
  * Applying a PartitionChange to a 10k-partition image allocates a few dozen
- * small objects, not 10k.
+ * small objects, not 10k. Priorities are hashes keyed per process, so
+ * clients cannot pick topic names that degrade a tree into a list.
  *
  * Threads: images are built on the Raft thread and read anywhere. Reference
  * counts are atomic; a reader holds an image with image_ref() for as long as

@@ -352,9 +352,8 @@ static void quorum_read_state(struct quorum *q, struct quorum_status *s)
 }
 
 /* Stores `s` as the published state and reports role changes. */
-static void quorum_publish(struct quorum *q, struct quorum_status *s_in)
+static void quorum_publish(struct quorum *q, struct quorum_status *s)
 {
-	struct quorum_status *s = s_in;
 	pthread_mutex_lock(&q->lock);
 	s->published = q->status.published + 1;
 	q->status = *s;

@@ -235,7 +235,9 @@ int quorum_propose(struct quorum *q, const void *buf, size_t len, struct quorum_
 int quorum_add_standby(struct quorum *q, int32_t node_id, const char *address, struct quorum_sink *sink,
 		       quorum_propose_cb cb, void *arg);
 
-/* Copies the last published state. Any thread; never blocks on raft. */
+/* Copies the last published state. Any thread; never blocks on raft. The
+ * state is published once per loop iteration, after its callbacks: it can lag
+ * an FSM callback of the same iteration by microseconds. */
 void quorum_status(struct quorum *q, struct quorum_status *out);
 
 /* "not the leader", ...; "unknown error" for other values. */

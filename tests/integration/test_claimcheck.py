@@ -106,9 +106,13 @@ class DirStore:
                     out.append(rel)
         return sorted(out)
 
-    def corrupt(self, key):
-        """Flips one byte in the middle: same length, another SHA-256."""
+    def corrupt(self, key, how="flip"):
+        """flip: one byte in the middle inverted (same length, another
+        SHA-256); truncate: the last byte dropped (another length)."""
         path = self.objects / (key + self.suffix)
+        if how == "truncate":
+            os.truncate(path, os.path.getsize(path) - 1)
+            return
         with open(path, "r+b") as f:
             f.seek(os.path.getsize(path) // 2)
             b = f.read(1)
@@ -152,8 +156,8 @@ class S3Store:
     def keys(self, prefix=""):
         return sorted(k for k in self.server.list_keys(self.bucket) if k.startswith(prefix))
 
-    def corrupt(self, key):
-        self.server.corrupt(self.bucket, key)
+    def corrupt(self, key, how="flip"):
+        self.server.corrupt(self.bucket, key, how=how)
 
     def stop(self):
         self.server.stop()
@@ -605,15 +609,15 @@ def test_s3_down_fails_batch_then_retry_succeeds(stores, broker_factory):
     assert [(g[1], g[2]) for g in got] == [(b"ok", v0), (b"tiny", b"x"), (b"small", b"s"), (b"large", v1)]
 
 
-@pytest.mark.parametrize("backend", ["fs", "s3"])
-def test_corrupted_object_is_an_error(stores, broker_factory, backend):
+@pytest.mark.parametrize("backend,how", [("fs", "flip"), ("fs", "truncate"), ("s3", "flip"), ("s3", "truncate")])
+def test_corrupted_object_is_an_error(stores, broker_factory, backend, how):
     store = stores(backend)
     b = cc_broker(broker_factory, store)
     t = cc_topic(b.bootstrap, "corrupt", claimcheck_threshold_bytes=THRESHOLD)
     good, bad = os.urandom(256 * 1024), os.urandom(256 * 1024)
     assert produce_kwire(b.bootstrap, t, [(b"good", good, [])])["error_code"] == 0
     assert produce_kwire(b.bootstrap, t, [(b"bad", bad, [])])["error_code"] == 0
-    store.corrupt(object_key(t, 0, bad))
+    store.corrupt(object_key(t, 0, bad), how)
 
     # The first record still reads; the corrupted one is a partition error.
     with kwire.Conn(b.bootstrap, timeout=30) as c:
@@ -668,9 +672,6 @@ def test_s3_secret_never_logged(stores, broker_factory):
 
 
 # --- object lifecycle: retention, topic deletion, restarts ---------------------------------
-
-
-SMALL_SEGMENTS = {"segment.bytes": "1024", "retention.bytes": "1024"}
 
 
 def produce_distinct(bootstrap, topic, values):

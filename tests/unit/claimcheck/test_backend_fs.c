@@ -328,7 +328,7 @@ struct hammer {
 	struct claimcheck_backend *b;
 	int id;
 	int failures;
-	char last[256];
+	char last[512];
 };
 
 static void *hammer_run(void *arg)

@@ -474,7 +474,11 @@ static void quorum__elects_a_leader_and_applies_in_order_everywhere(void **state
 	for (int i = 0; i < N_VOTERS; i++) {
 		if (i == leader)
 			continue;
-		quorum_status(c->nodes[i].q, &s);
+		/* Published at the end of the loop iteration that applied it. */
+		deadline = now_ms() + 1000;
+		do
+			quorum_status(c->nodes[i].q, &s);
+		while (s.last_applied < last && now_ms() < deadline && usleep(1000) == 0);
 		assert_int_equal(s.role, QUORUM_FOLLOWER);
 		assert_int_equal(s.leader_id, c->nodes[leader].node_id);
 		assert_false(s.is_leader_view);
