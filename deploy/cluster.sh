@@ -72,6 +72,13 @@ render_config() {
   local id=$1 out="$STATE/server-$1.properties"
   sed -e "s|@NODE_ID@|$id|g" -e "s|@PORT@|$(port_of "$id")|g" -e "s|@DATA_DIR@|$STATE/data-$id|g" \
     "$TEMPLATE" >"$out"
+  # CLAIMCHECK_S3_ENDPOINT=... becomes claimcheck.s3.endpoint=... in the
+  # rendered file (not on the command line, so a secret stays out of ps).
+  local var
+  for var in $(compgen -e | grep '^CLAIMCHECK_' || true); do
+    printf '%s=%s\n' "$(echo "$var" | tr 'A-Z_' 'a-z.')" "${!var}" >>"$out"
+  done
+  chmod 600 "$out"
   echo "$out"
 }
 

@@ -972,7 +972,6 @@ static int image_apply_partition_change(struct metadata_image *img, const struct
 	bool new_leader = c->leader != METADATA_LEADER_UNCHANGED;
 	if ((new_leader && c->leader < METADATA_NO_LEADER) || old->partition_epoch == INT32_MAX ||
 	    (new_leader && old->leader_epoch == INT32_MAX)) {
-		image_uuid_str(c->topic_id, id);
 		tlog(TLOG_WARN, IMAGE_LOG,
 		     "PartitionChange ignored: %s-%" PRId32 " leader %" PRId32 " or an epoch out of range", t->name,
 		     c->partition_id, c->leader);
