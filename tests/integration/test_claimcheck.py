@@ -776,3 +776,28 @@ def test_demo_script(stores, broker_factory, tmp_path):
     # It cleaned up: its topic is gone, and so are its objects.
     assert not [k for k in store.keys() if k.startswith("large-messages")], store.keys()
     assert not (tmp_path / "demo").exists() or not any((tmp_path / "demo").iterdir())
+
+
+# --- replica fetches -----------------------------------------------------------------------
+
+
+def test_replica_fetch_gets_stored_batches(stores, broker_factory):
+    """A fetch from a replica (replica_id >= 0) gets the small stored batch,
+    never the rehydrated value: followers replicate references only."""
+    store = stores("fs")
+    b = cc_broker(broker_factory, store)
+    t = cc_topic(b.bootstrap, "replica", claimcheck_threshold_bytes=THRESHOLD)
+    sent = [(b"k", random.Random(3).randbytes(THRESHOLD + 17), [])]
+    assert produce_kwire(b.bootstrap, t, sent)["error_code"] == 0
+    body = kwire.fetch_v4_body(t, 0, 0, max_wait_ms=100, max_bytes=8 * MiB, partition_max_bytes=8 * MiB)
+    # replica_id is the request's first field: a follower's broker id.
+    body = kwire.i32(1) + body[4:]
+    with kwire.Conn(b.bootstrap, timeout=30) as c:
+        r = kwire.decode_fetch_v4(c.request(kwire.FETCH, 4, body))[(t, 0)]
+    assert r["error_code"] == 0, r
+    recs = [rec for bt in kwire.decode_batches(r["records"]) for rec in bt["records"]]
+    assert len(recs) == 1
+    assert_reference(recs[0], t, sent[0][1])
+    # A consumer (replica_id -1) gets the value back.
+    got = fetch_stored(b.bootstrap, t)
+    assert got[0][2] == sent[0][1]
