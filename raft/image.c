@@ -46,291 +46,7 @@ struct image_config_entry {
 	char *value; /* never NULL: unset keys are removed */
 };
 
-/* ---- shared objects -------------------------------------------------------- */
-
-static struct image_obj *image_obj_ref(struct image_obj *o)
-{
-	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
-	return o;
-}
-
-static void image_obj_unref(struct image_obj *o)
-{
-	if (o != NULL && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
-		o->destroy(o);
-}
-
-static void image_obj_init(struct image_obj *o, void (*destroy)(struct image_obj *))
-{
-	atomic_init(&o->refs, 1);
-	o->destroy = destroy;
-}
-
-/* ---- persistent treap -----------------------------------------------------
- *
- * A binary search tree by key that is also a max-heap by priority, the
- * priority being a hash of the key: the shape depends only on the set of
- * keys, expected depth O(log n). Nodes never change once built; an update
- * copies the path from the root to the change (path copying) and shares the
- * rest. Functions take trees borrowed and return owned trees; an allocation
- * failure sets the sticky *err, releases what was built and yields NULL.
- */
-
-struct image_node {
-	atomic_uint refs;
-	uint32_t prio;
-	struct image_node *left;  /* keys below value's */
-	struct image_node *right; /* keys above */
-	struct image_obj *value;  /* one reference */
-};
-
-struct image_keyops {
-	/* <0, 0, >0 as `key` sorts before, with, after the key of `value`. */
-	int (*cmp)(const void *key, const struct image_obj *value);
-	const void *(*key)(const struct image_obj *value);
-	uint32_t (*prio)(const void *key);
-};
-
-static struct image_node *image_node_ref(struct image_node *n)
-{
-	if (n != NULL)
-		atomic_fetch_add_explicit(&n->refs, 1, memory_order_relaxed);
-	return n;
-}
-
-static void image_node_unref(struct image_node *n)
-{
-	/* Recurse left, loop right: the stack follows the tree's depth. */
-	while (n != NULL && atomic_fetch_sub_explicit(&n->refs, 1, memory_order_acq_rel) == 1) {
-		struct image_node *right = n->right;
-		image_node_unref(n->left);
-		image_obj_unref(n->value);
-		free(n);
-		n = right;
-	}
-}
-
-/* left, right: owned (released on failure); value: borrowed (referenced). */
-static struct image_node *image_node_new(uint32_t prio, struct image_node *left, struct image_node *right,
-					 struct image_obj *value, int *err)
-{
-	struct image_node *n = *err == 0 ? malloc(sizeof *n) : NULL;
-	if (n == NULL) {
-		if (*err == 0)
-			*err = -ENOMEM;
-		image_node_unref(left);
-		image_node_unref(right);
-		return NULL;
-	}
-	atomic_init(&n->refs, 1);
-	n->prio = prio;
-	n->left = left;
-	n->right = right;
-	n->value = image_obj_ref(value);
-	return n;
-}
-
-static struct image_obj *image_tree_find(const struct image_node *t, const struct image_keyops *ops, const void *key)
-{
-	while (t != NULL) {
-		int c = ops->cmp(key, t->value);
-		if (c == 0)
-			return t->value;
-		t = c < 0 ? t->left : t->right;
-	}
-	return NULL;
-}
-
-/* Splits t into the keys below `key` (*l) and above (*r); `key` itself, if
- * present, is left out. */
-static void image_tree_split(const struct image_node *t, const struct image_keyops *ops, const void *key,
-			     struct image_node **l, struct image_node **r, int *err)
-{
-	*l = *r = NULL;
-	if (t == NULL)
-		return;
-	struct image_node *a, *b;
-	int c = ops->cmp(key, t->value);
-	if (c > 0) {
-		image_tree_split(t->right, ops, key, &a, &b, err);
-		*l = image_node_new(t->prio, image_node_ref(t->left), a, t->value, err);
-		*r = b;
-	} else if (c < 0) {
-		image_tree_split(t->left, ops, key, &a, &b, err);
-		*l = a;
-		*r = image_node_new(t->prio, b, image_node_ref(t->right), t->value, err);
-	} else {
-		*l = image_node_ref(t->left);
-		*r = image_node_ref(t->right);
-	}
-	if (*err != 0) {
-		image_node_unref(*l);
-		image_node_unref(*r);
-		*l = *r = NULL;
-	}
-}
-
-/* Every key of a sorts before every key of b. */
-static struct image_node *image_tree_merge(const struct image_node *a, const struct image_node *b, int *err)
-{
-	if (a == NULL)
-		return image_node_ref((struct image_node *)b);
-	if (b == NULL)
-		return image_node_ref((struct image_node *)a);
-	if (a->prio > b->prio) {
-		struct image_node *right = image_tree_merge(a->right, b, err);
-		return image_node_new(a->prio, image_node_ref(a->left), right, a->value, err);
-	}
-	struct image_node *left = image_tree_merge(a, b->left, err);
-	return image_node_new(b->prio, left, image_node_ref(b->right), b->value, err);
-}
-
-/* t with `value` under `key` (replacing an equal key). */
-static struct image_node *image_tree_insert(const struct image_node *t, const struct image_keyops *ops,
-					    const void *key, uint32_t prio, struct image_obj *value, int *err)
-{
-	if (t == NULL)
-		return image_node_new(prio, NULL, NULL, value, err);
-	int c = ops->cmp(key, t->value);
-	if (c == 0)
-		return image_node_new(t->prio, image_node_ref(t->left), image_node_ref(t->right), value, err);
-	if (prio > t->prio) {
-		/* Heap order: `key` cannot be below t (its priority would be <= t's). */
-		struct image_node *l, *r;
-		image_tree_split(t, ops, key, &l, &r, err);
-		return image_node_new(prio, l, r, value, err);
-	}
-	if (c < 0) {
-		struct image_node *left = image_tree_insert(t->left, ops, key, prio, value, err);
-		return image_node_new(t->prio, left, image_node_ref(t->right), t->value, err);
-	}
-	struct image_node *right = image_tree_insert(t->right, ops, key, prio, value, err);
-	return image_node_new(t->prio, image_node_ref(t->left), right, t->value, err);
-}
-
-/* t without `key` (which the caller found in t). */
-static struct image_node *image_tree_remove(const struct image_node *t, const struct image_keyops *ops,
-					    const void *key, int *err)
-{
-	if (t == NULL)
-		return NULL;
-	int c = ops->cmp(key, t->value);
-	if (c == 0)
-		return image_tree_merge(t->left, t->right, err);
-	if (c < 0) {
-		struct image_node *left = image_tree_remove(t->left, ops, key, err);
-		return image_node_new(t->prio, left, image_node_ref(t->right), t->value, err);
-	}
-	struct image_node *right = image_tree_remove(t->right, ops, key, err);
-	return image_node_new(t->prio, image_node_ref(t->left), right, t->value, err);
-}
-
-/* Replaces *root (owned) by a tree with `value` set / `key` removed. */
-static int image_tree_put(struct image_node **root, const struct image_keyops *ops, struct image_obj *value)
-{
-	int err = 0;
-	const void *key = ops->key(value);
-	struct image_node *t = image_tree_insert(*root, ops, key, ops->prio(key), value, &err);
-	if (err != 0)
-		return err;
-	image_node_unref(*root);
-	*root = t;
-	return 0;
-}
-
-static int image_tree_del(struct image_node **root, const struct image_keyops *ops, const void *key)
-{
-	int err = 0;
-	struct image_node *t = image_tree_remove(*root, ops, key, &err);
-	if (err != 0)
-		return err;
-	image_node_unref(*root);
-	*root = t;
-	return 0;
-}
-
-typedef int (*image_visit_fn)(struct image_obj *value, void *arg);
-
-static int image_tree_each(const struct image_node *t, image_visit_fn fn, void *arg)
-{
-	while (t != NULL) {
-		int rc = image_tree_each(t->left, fn, arg);
-		if (rc == 0)
-			rc = fn(t->value, arg);
-		if (rc != 0)
-			return rc;
-		t = t->right;
-	}
-	return 0;
-}
-
-struct image_collect {
-	struct image_obj **items;
-	size_t n, cap;
-};
-
-static int image_collect_fn(struct image_obj *value, void *arg)
-{
-	struct image_collect *c = arg;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct image_obj **items = realloc(c->items, cap * sizeof *items);
-		if (items == NULL)
-			return -ENOMEM;
-		c->items = items;
-		c->cap = cap;
-	}
-	c->items[c->n++] = value;
-	return 0;
-}
-
-/* Called for each key whose value differs: old or new NULL when absent. */
-typedef int (*image_pair_fn)(const struct image_obj *old, const struct image_obj *new, void *arg);
-
-/* Merge-joins two subtrees covering the same key interval. */
-static int image_tree_diff_flat(const struct image_node *a, const struct image_node *b,
-				const struct image_keyops *ops, image_pair_fn fn, void *arg)
-{
-	struct image_collect ca = {0}, cb = {0};
-	int rc = image_tree_each(a, image_collect_fn, &ca);
-	if (rc == 0)
-		rc = image_tree_each(b, image_collect_fn, &cb);
-	size_t i = 0, j = 0;
-	while (rc == 0 && (i < ca.n || j < cb.n)) {
-		int c = i == ca.n ? 1 : j == cb.n ? -1 : ops->cmp(ops->key(ca.items[i]), cb.items[j]);
-		if (c < 0)
-			rc = fn(ca.items[i++], NULL, arg);
-		else if (c > 0)
-			rc = fn(NULL, cb.items[j++], arg);
-		else {
-			if (ca.items[i] != cb.items[j])
-				rc = fn(ca.items[i], cb.items[j], arg);
-			i++;
-			j++;
-		}
-	}
-	free(ca.items);
-	free(cb.items);
-	return rc;
-}
-
-/* In key order. Identical subtrees (shared nodes) are skipped; where both
- * trees kept the same root key - the common case after path copying - the
- * walk descends pairwise, elsewhere it merge-joins. */
-static int image_tree_diff(const struct image_node *a, const struct image_node *b, const struct image_keyops *ops,
-			   image_pair_fn fn, void *arg)
-{
-	if (a == b)
-		return 0;
-	if (a == NULL || b == NULL || ops->cmp(ops->key(a->value), b->value) != 0)
-		return image_tree_diff_flat(a, b, ops, fn, arg);
-	int rc = image_tree_diff(a->left, b->left, ops, fn, arg);
-	if (rc == 0 && a->value != b->value)
-		rc = fn(a->value, b->value, arg);
-	if (rc == 0)
-		rc = image_tree_diff(a->right, b->right, ops, fn, arg);
-	return rc;
-}
+#include "raft/image_tree.h"
 
 /* ---- keys ------------------------------------------------------------------ */
 
@@ -497,7 +213,7 @@ static struct image_broker *image_broker_new(const struct metadata_register_brok
 	struct image_broker *b = calloc(1, sizeof *b);
 	if (b == NULL)
 		return NULL;
-	image_obj_init(&b->obj, image_broker_destroy);
+	image_tree_obj_init(&b->obj, image_broker_destroy);
 	b->id = r->broker_id;
 	memcpy(b->incarnation_id, r->incarnation_id, 16);
 	b->epoch = r->broker_epoch;
@@ -572,7 +288,7 @@ static struct image_partition *image_partition_new(const struct metadata_partiti
 	struct image_partition *p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return NULL;
-	image_obj_init(&p->obj, image_partition_destroy);
+	image_tree_obj_init(&p->obj, image_partition_destroy);
 	p->partition_id = r->partition_id;
 	p->leader = r->leader;
 	p->leader_epoch = r->leader_epoch;
@@ -605,7 +321,7 @@ static struct metadata_partition image_partition_record(const struct image_topic
 static void image_topic_destroy(struct image_obj *o)
 {
 	struct image_topic *t = (struct image_topic *)o;
-	image_node_unref(t->partitions);
+	image_tree_node_unref(t->partitions);
 	free((char *)t->name);
 	free(t);
 }
@@ -619,10 +335,10 @@ static struct image_topic *image_topic_new(const char *name, const uint8_t id[16
 	if (t == NULL || n == NULL) {
 		free(t);
 		free(n);
-		image_node_unref(partitions);
+		image_tree_node_unref(partitions);
 		return NULL;
 	}
-	image_obj_init(&t->obj, image_topic_destroy);
+	image_tree_obj_init(&t->obj, image_topic_destroy);
 	t->name = n;
 	memcpy(t->id, id, 16);
 	t->partitions = partitions;
@@ -643,7 +359,7 @@ static struct image_config_entry *image_entry_new(const char *key, const char *v
 	struct image_config_entry *e = calloc(1, sizeof *e);
 	if (e == NULL)
 		return NULL;
-	image_obj_init(&e->obj, image_entry_destroy);
+	image_tree_obj_init(&e->obj, image_entry_destroy);
 	e->key = strdup(key);
 	e->value = strdup(value);
 	if (e->key == NULL || e->value == NULL) {
@@ -656,7 +372,7 @@ static struct image_config_entry *image_entry_new(const char *key, const char *v
 static void image_resource_destroy(struct image_obj *o)
 {
 	struct image_config_resource *r = (struct image_config_resource *)o;
-	image_node_unref(r->entries);
+	image_tree_node_unref(r->entries);
 	free((char *)r->key.name);
 	free(r);
 }
@@ -670,10 +386,10 @@ static struct image_config_resource *image_resource_new(const struct image_resou
 	if (r == NULL || name == NULL) {
 		free(r);
 		free(name);
-		image_node_unref(entries);
+		image_tree_node_unref(entries);
 		return NULL;
 	}
-	image_obj_init(&r->obj, image_resource_destroy);
+	image_tree_obj_init(&r->obj, image_resource_destroy);
 	r->key.type = key->type;
 	r->key.name = name;
 	r->entries = entries;
@@ -703,10 +419,10 @@ void image_unref(const struct metadata_image *img)
 	struct metadata_image *m = (struct metadata_image *)img;
 	if (m == NULL || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	image_node_unref(m->brokers);
-	image_node_unref(m->topics_by_name);
-	image_node_unref(m->topics_by_id);
-	image_node_unref(m->configs);
+	image_tree_node_unref(m->brokers);
+	image_tree_node_unref(m->topics_by_name);
+	image_tree_node_unref(m->topics_by_id);
+	image_tree_node_unref(m->configs);
 	free(m);
 }
 
@@ -718,10 +434,10 @@ static struct metadata_image *image_copy(const struct metadata_image *cur)
 		return NULL;
 	*img = *cur;
 	atomic_init(&img->refs, 1);
-	image_node_ref(img->brokers);
-	image_node_ref(img->topics_by_name);
-	image_node_ref(img->topics_by_id);
-	image_node_ref(img->configs);
+	image_tree_node_ref(img->brokers);
+	image_tree_node_ref(img->topics_by_name);
+	image_tree_node_ref(img->topics_by_id);
+	image_tree_node_ref(img->configs);
 	return img;
 }
 
@@ -847,7 +563,7 @@ static int image_apply_register_broker(struct metadata_image *img, const struct 
 	if (b == NULL)
 		return -ENOMEM;
 	int rc = image_tree_put(&img->brokers, &image_broker_ops, &b->obj);
-	image_obj_unref(&b->obj);
+	image_tree_obj_unref(&b->obj);
 	if (rc != 0)
 		return rc;
 	if (!existed)
@@ -878,7 +594,7 @@ static int image_apply_fence(struct metadata_image *img, const struct metadata_b
 	if (b == NULL)
 		return -ENOMEM;
 	int rc = image_tree_put(&img->brokers, &image_broker_ops, &b->obj);
-	image_obj_unref(&b->obj);
+	image_tree_obj_unref(&b->obj);
 	if (rc == 0)
 		*changed = true;
 	return rc;
@@ -907,7 +623,7 @@ static int image_apply_topic(struct metadata_image *img, const struct metadata_t
 	int rc = image_tree_put(&img->topics_by_name, &image_topic_name_ops, &t->obj);
 	if (rc == 0)
 		rc = image_tree_put(&img->topics_by_id, &image_topic_id_ops, &t->obj);
-	image_obj_unref(&t->obj);
+	image_tree_obj_unref(&t->obj);
 	if (rc != 0)
 		return rc;
 	img->n_topics++;
@@ -919,10 +635,10 @@ static int image_apply_topic(struct metadata_image *img, const struct metadata_t
 static int image_put_partition(struct metadata_image *img, const struct image_topic *old, struct image_partition *p)
 {
 	bool existed = image_topic_partition(old, p->partition_id) != NULL;
-	struct image_node *parts = image_node_ref(old->partitions);
+	struct image_node *parts = image_tree_node_ref(old->partitions);
 	int rc = image_tree_put(&parts, &image_partition_ops, &p->obj);
 	if (rc != 0) {
-		image_node_unref(parts);
+		image_tree_node_unref(parts);
 		return rc;
 	}
 	struct image_topic *t = image_topic_new(old->name, old->id, parts, old->n_partitions + (existed ? 0 : 1));
@@ -931,7 +647,7 @@ static int image_put_partition(struct metadata_image *img, const struct image_to
 	rc = image_tree_put(&img->topics_by_name, &image_topic_name_ops, &t->obj);
 	if (rc == 0)
 		rc = image_tree_put(&img->topics_by_id, &image_topic_id_ops, &t->obj);
-	image_obj_unref(&t->obj);
+	image_tree_obj_unref(&t->obj);
 	return rc;
 }
 
@@ -949,7 +665,7 @@ static int image_apply_partition(struct metadata_image *img, const struct metada
 	if (p == NULL)
 		return -ENOMEM;
 	int rc = image_put_partition(img, t, p);
-	image_obj_unref(&p->obj);
+	image_tree_obj_unref(&p->obj);
 	if (rc == 0)
 		*changed = true;
 	return rc;
@@ -995,7 +711,7 @@ static int image_apply_partition_change(struct metadata_image *img, const struct
 	if (p == NULL)
 		return -ENOMEM;
 	int rc = image_put_partition(img, t, p);
-	image_obj_unref(&p->obj);
+	image_tree_obj_unref(&p->obj);
 	if (rc == 0)
 		*changed = true;
 	return rc;
@@ -1011,7 +727,7 @@ static int image_apply_remove_topic(struct metadata_image *img, const struct met
 		tlog(TLOG_WARN, IMAGE_LOG, "RemoveTopic ignored: unknown topic id %s", id);
 		return 0;
 	}
-	struct image_obj *hold = image_obj_ref((struct image_obj *)&t->obj);
+	struct image_obj *hold = image_tree_obj_ref((struct image_obj *)&t->obj);
 	int rc = image_tree_del(&img->topics_by_name, &image_topic_name_ops, t->name);
 	if (rc == 0)
 		rc = image_tree_del(&img->topics_by_id, &image_topic_id_ops, t->id);
@@ -1022,7 +738,7 @@ static int image_apply_remove_topic(struct metadata_image *img, const struct met
 		if (rc == 0)
 			img->n_configs--;
 	}
-	image_obj_unref(hold);
+	image_tree_obj_unref(hold);
 	if (rc != 0)
 		return rc;
 	img->n_topics--;
@@ -1050,17 +766,17 @@ static int image_apply_config(struct metadata_image *img, const struct metadata_
 			if (rc == 0)
 				img->n_configs--;
 		} else {
-			struct image_node *entries = image_node_ref(res->entries);
+			struct image_node *entries = image_tree_node_ref(res->entries);
 			rc = image_tree_del(&entries, &image_entry_ops, c->name);
 			if (rc != 0) {
-				image_node_unref(entries);
+				image_tree_node_unref(entries);
 				return rc;
 			}
 			struct image_config_resource *nr = image_resource_new(&key, entries, res->n_entries - 1);
 			if (nr == NULL)
 				return -ENOMEM;
 			rc = image_tree_put(&img->configs, &image_resource_ops, &nr->obj);
-			image_obj_unref(&nr->obj);
+			image_tree_obj_unref(&nr->obj);
 		}
 	} else {
 		if (old != NULL && strcmp(old->value, c->value) == 0)
@@ -1068,11 +784,11 @@ static int image_apply_config(struct metadata_image *img, const struct metadata_
 		struct image_config_entry *e = image_entry_new(c->name, c->value);
 		if (e == NULL)
 			return -ENOMEM;
-		struct image_node *entries = res != NULL ? image_node_ref(res->entries) : NULL;
+		struct image_node *entries = res != NULL ? image_tree_node_ref(res->entries) : NULL;
 		rc = image_tree_put(&entries, &image_entry_ops, &e->obj);
-		image_obj_unref(&e->obj);
+		image_tree_obj_unref(&e->obj);
 		if (rc != 0) {
-			image_node_unref(entries);
+			image_tree_node_unref(entries);
 			return rc;
 		}
 		size_t n = (res != NULL ? res->n_entries : 0) + (old != NULL ? 0 : 1);
@@ -1080,7 +796,7 @@ static int image_apply_config(struct metadata_image *img, const struct metadata_
 		if (nr == NULL)
 			return -ENOMEM;
 		rc = image_tree_put(&img->configs, &image_resource_ops, &nr->obj);
-		image_obj_unref(&nr->obj);
+		image_tree_obj_unref(&nr->obj);
 		if (rc == 0 && res == NULL)
 			img->n_configs++;
 	}
