@@ -48,18 +48,6 @@ static int32_t alter_partition_count(struct kreader *r, size_t min_elem)
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *alter_partition_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 /* Non-nullable strings are written as "" when left null. */
 static void alter_partition_put_str(struct kwriter *w, struct kstr s)
 {
@@ -70,7 +58,7 @@ static void alter_partition_put_str(struct kwriter *w, struct kstr s)
 static void alter_partition_ids_decode(struct kreader *r, int32_t **ids, int32_t *count)
 {
 	int32_t n = alter_partition_count(r, 4);
-	*ids = alter_partition_alloc(r, n, sizeof **ids);
+	*ids = kr_calloc(r, n, sizeof **ids);
 	if (r->err)
 		return;
 	*count = n;
@@ -117,7 +105,7 @@ static void alter_partition_partition_decode(struct kreader *r, int16_t version,
 		alter_partition_ids_decode(r, &p->new_isr, &p->new_isr_count);
 	} else {
 		int32_t n = alter_partition_count(r, AP_MIN_BROKER_STATE);
-		p->new_isr_with_epochs = alter_partition_alloc(r, n, sizeof *p->new_isr_with_epochs);
+		p->new_isr_with_epochs = kr_calloc(r, n, sizeof *p->new_isr_with_epochs);
 		if (r->err)
 			return;
 		p->new_isr_with_epochs_count = n;
@@ -142,14 +130,14 @@ int alter_partition_request_decode(struct kreader *r, int16_t version, struct al
 	out->broker_id = kr_i32(r);
 	out->broker_epoch = kr_i64(r);
 	int32_t nt = alter_partition_count(r, alter_partition_min_topic(version));
-	out->topics = alter_partition_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
 		struct alter_partition_topic *t = &out->topics[i];
 		alter_partition_topic_key_decode(r, version, &t->topic_name, t->topic_id);
 		int32_t np = alter_partition_count(r, alter_partition_min_partition(version));
-		t->partitions = alter_partition_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;
@@ -242,14 +230,14 @@ int alter_partition_response_decode(struct kreader *r, int16_t version, struct a
 	out->throttle_time_ms = kr_i32(r);
 	out->error_code = kr_i16(r);
 	int32_t nt = alter_partition_count(r, alter_partition_min_topic(version));
-	out->topics = alter_partition_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
 		struct alter_partition_topic_result *t = &out->topics[i];
 		alter_partition_topic_key_decode(r, version, &t->topic_name, t->topic_id);
 		int32_t np = alter_partition_count(r, alter_partition_min_partition_result(version));
-		t->partitions = alter_partition_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;

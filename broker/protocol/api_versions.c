@@ -12,12 +12,6 @@ static bool api_versions_in_range(int16_t version)
 	return version >= API_VERSIONS_MIN_VERSION && version <= API_VERSIONS_MAX_VERSION;
 }
 
-/* A non-nullable string: a null view is written as "" so the bytes stay valid. */
-static void api_versions_put_str(struct kwriter *w, bool flexible, struct kstr s)
-{
-	kw_str_f(w, flexible, s.len < 0 ? "" : (s.p ? s.p : ""), s.len < 0 ? 0 : s.len);
-}
-
 int api_versions_request_decode(struct kreader *r, int16_t version, struct api_versions_request *out)
 {
 	bool flexible = version >= API_VERSIONS_FLEXIBLE_VERSION;
@@ -42,8 +36,8 @@ void api_versions_request_encode(struct kwriter *w, int16_t version, const struc
 	bool flexible = version >= API_VERSIONS_FLEXIBLE_VERSION;
 	assert(api_versions_in_range(version));
 	if (version >= 3) {
-		api_versions_put_str(w, flexible, in->client_software_name);
-		api_versions_put_str(w, flexible, in->client_software_version);
+		kw_kstr_nonnull_f(w, flexible, in->client_software_name);
+		kw_kstr_nonnull_f(w, flexible, in->client_software_version);
 	}
 	kw_tags_f(w, flexible);
 }

@@ -32,18 +32,6 @@ static int32_t broker_registration_count(struct kreader *r, size_t min_elem)
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *broker_registration_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 /* Non-nullable strings are written as "" when left null. */
 static void broker_registration_put_str(struct kwriter *w, struct kstr s)
 {
@@ -65,7 +53,7 @@ int broker_registration_request_decode(struct kreader *r, int16_t version,
 	kr_uuid(r, out->incarnation_id);
 
 	n = broker_registration_count(r, BR_MIN_LISTENER);
-	out->listeners = broker_registration_alloc(r, n, sizeof *out->listeners);
+	out->listeners = kr_calloc(r, n, sizeof *out->listeners);
 	if (!r->err)
 		out->listeners_count = n;
 	for (int32_t i = 0; i < out->listeners_count && !r->err; i++) {
@@ -78,7 +66,7 @@ int broker_registration_request_decode(struct kreader *r, int16_t version,
 	}
 
 	n = broker_registration_count(r, BR_MIN_FEATURE);
-	out->features = broker_registration_alloc(r, n, sizeof *out->features);
+	out->features = kr_calloc(r, n, sizeof *out->features);
 	if (!r->err)
 		out->features_count = n;
 	for (int32_t i = 0; i < out->features_count && !r->err; i++) {
@@ -94,7 +82,7 @@ int broker_registration_request_decode(struct kreader *r, int16_t version,
 		out->is_migrating_zk_broker = kr_bool(r);
 	if (version >= 2) {
 		n = broker_registration_count(r, BR_MIN_UUID);
-		out->log_dirs = broker_registration_alloc(r, n, sizeof *out->log_dirs);
+		out->log_dirs = kr_calloc(r, n, sizeof *out->log_dirs);
 		if (!r->err)
 			out->log_dirs_count = n;
 		for (int32_t i = 0; i < out->log_dirs_count && !r->err; i++)

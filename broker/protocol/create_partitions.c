@@ -24,18 +24,6 @@ static int32_t create_partitions_array_len(struct kreader *r, bool flex, size_t 
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *create_partitions_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool create_partitions_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > CREATE_PARTITIONS_MAX_VERSION) {
@@ -53,14 +41,14 @@ static void create_partitions_topic_decode(struct kreader *r, bool flex, struct 
 	kr_str_f(r, flex, &t->name);
 	t->count = kr_i32(r);
 	int32_t n = kr_array_len_f(r, flex, CP_MIN_ASSIGNMENT(flex)); /* nullable */
-	t->assignments = create_partitions_alloc(r, n, sizeof *t->assignments);
+	t->assignments = kr_calloc(r, n, sizeof *t->assignments);
 	if (r->err)
 		return;
 	t->assignments_count = n;
 	for (int32_t i = 0; i < n && !r->err; i++) {
 		struct create_partitions_assignment *a = &t->assignments[i];
 		int32_t m = create_partitions_array_len(r, flex, 4);
-		a->broker_ids = create_partitions_alloc(r, m, sizeof *a->broker_ids);
+		a->broker_ids = kr_calloc(r, m, sizeof *a->broker_ids);
 		if (r->err)
 			return;
 		a->broker_ids_count = m;
@@ -81,7 +69,7 @@ int create_partitions_request_decode(struct kreader *r, int16_t version, struct 
 	if (!create_partitions_version_ok(r, version))
 		return -1;
 	int32_t n = create_partitions_array_len(r, flex, CP_MIN_TOPIC(flex));
-	out->topics = create_partitions_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++)
@@ -148,7 +136,7 @@ int create_partitions_response_decode(struct kreader *r, int16_t version, struct
 		return -1;
 	out->throttle_time_ms = kr_i32(r);
 	int32_t n = create_partitions_array_len(r, flex, CP_MIN_RESULT(flex));
-	out->results = create_partitions_alloc(r, n, sizeof *out->results);
+	out->results = kr_calloc(r, n, sizeof *out->results);
 	if (!r->err)
 		out->results_count = n;
 	for (int32_t i = 0; i < out->results_count && !r->err; i++) {

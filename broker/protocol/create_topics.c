@@ -38,18 +38,6 @@ static int32_t create_topics_array_len(struct kreader *r, bool flex, size_t min_
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *create_topics_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool create_topics_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > CREATE_TOPICS_MAX_VERSION) {
@@ -66,7 +54,7 @@ static void create_topics_assignment_decode(struct kreader *r, bool flex, struct
 {
 	a->partition_index = kr_i32(r);
 	int32_t n = create_topics_array_len(r, flex, 4);
-	a->broker_ids = create_topics_alloc(r, n, sizeof *a->broker_ids);
+	a->broker_ids = kr_calloc(r, n, sizeof *a->broker_ids);
 	if (r->err)
 		return;
 	a->broker_ids_count = n;
@@ -85,7 +73,7 @@ static void create_topics_topic_decode(struct kreader *r, bool flex, struct crea
 	t->replication_factor = kr_i16(r);
 
 	n = create_topics_array_len(r, flex, CT_MIN_ASSIGNMENT(flex));
-	t->assignments = create_topics_alloc(r, n, sizeof *t->assignments);
+	t->assignments = kr_calloc(r, n, sizeof *t->assignments);
 	if (r->err)
 		return;
 	t->assignments_count = n;
@@ -93,7 +81,7 @@ static void create_topics_topic_decode(struct kreader *r, bool flex, struct crea
 		create_topics_assignment_decode(r, flex, &t->assignments[i]);
 
 	n = create_topics_array_len(r, flex, CT_MIN_CONFIG(flex));
-	t->configs = create_topics_alloc(r, n, sizeof *t->configs);
+	t->configs = kr_calloc(r, n, sizeof *t->configs);
 	if (r->err)
 		return;
 	t->configs_count = n;
@@ -118,7 +106,7 @@ int create_topics_request_decode(struct kreader *r, int16_t version, struct crea
 		return -1;
 
 	int32_t n = create_topics_array_len(r, flex, CT_MIN_TOPIC(flex));
-	out->topics = create_topics_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++)
@@ -242,7 +230,7 @@ static void create_topics_result_decode(struct kreader *r, int16_t version, bool
 		t->num_partitions = kr_i32(r);
 		t->replication_factor = kr_i16(r);
 		int32_t n = kr_array_len_f(r, flex, CT_MIN_RESULT_CONFIG);
-		t->configs = create_topics_alloc(r, n, sizeof *t->configs);
+		t->configs = kr_calloc(r, n, sizeof *t->configs);
 		if (r->err)
 			return;
 		t->configs_count = n;
@@ -271,7 +259,7 @@ int create_topics_response_decode(struct kreader *r, int16_t version, struct cre
 	if (version >= 2)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t n = create_topics_array_len(r, flex, create_topics_min_result(version, flex));
-	out->topics = create_topics_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++)

@@ -18,18 +18,6 @@ static int32_t delete_topics_array_len(struct kreader *r, bool flex, size_t min_
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *delete_topics_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool delete_topics_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > DELETE_TOPICS_MAX_VERSION) {
@@ -53,7 +41,7 @@ int delete_topics_request_decode(struct kreader *r, int16_t version, struct dele
 	/* v6: name (1-byte compact length) + 16-byte id + tags; before: a string. */
 	size_t min_elem = version >= 6 ? 1 + 16 + 1 : (flex ? 1 : 2);
 	int32_t n = delete_topics_array_len(r, flex, min_elem);
-	out->topics = delete_topics_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
@@ -126,7 +114,7 @@ int delete_topics_response_decode(struct kreader *r, int16_t version, struct del
 	if (version >= 1)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t n = delete_topics_array_len(r, flex, delete_topics_min_result(version, flex));
-	out->responses = delete_topics_alloc(r, n, sizeof *out->responses);
+	out->responses = kr_calloc(r, n, sizeof *out->responses);
 	if (!r->err)
 		out->responses_count = n;
 	for (int32_t i = 0; i < out->responses_count && !r->err; i++) {

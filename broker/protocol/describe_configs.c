@@ -43,18 +43,6 @@ static int32_t describe_configs_array_len(struct kreader *r, bool flex, size_t m
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *describe_configs_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool describe_configs_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > DESCRIBE_CONFIGS_MAX_VERSION) {
@@ -72,7 +60,7 @@ static void describe_configs_resource_decode(struct kreader *r, bool flex, struc
 	res->resource_type = kr_i8(r);
 	kr_str_f(r, flex, &res->resource_name);
 	int32_t n = kr_array_len_f(r, flex, DC_MIN_KEY(flex)); /* nullable: -1 = all keys */
-	res->configuration_keys = describe_configs_alloc(r, n, sizeof *res->configuration_keys);
+	res->configuration_keys = kr_calloc(r, n, sizeof *res->configuration_keys);
 	if (r->err)
 		return;
 	res->configuration_keys_count = n;
@@ -90,7 +78,7 @@ int describe_configs_request_decode(struct kreader *r, int16_t version, struct d
 	if (!describe_configs_version_ok(r, version))
 		return -1;
 	int32_t n = describe_configs_array_len(r, flex, DC_MIN_RESOURCE(flex));
-	out->resources = describe_configs_alloc(r, n, sizeof *out->resources);
+	out->resources = kr_calloc(r, n, sizeof *out->resources);
 	if (!r->err)
 		out->resources_count = n;
 	for (int32_t i = 0; i < out->resources_count && !r->err; i++)
@@ -156,7 +144,7 @@ static void describe_configs_config_decode(struct kreader *r, int16_t version, b
 	c->is_sensitive = kr_bool(r);
 	if (version >= 1) {
 		int32_t n = describe_configs_array_len(r, flex, DC_MIN_SYNONYM(flex));
-		c->synonyms = describe_configs_alloc(r, n, sizeof *c->synonyms);
+		c->synonyms = kr_calloc(r, n, sizeof *c->synonyms);
 		if (r->err)
 			return;
 		c->synonyms_count = n;
@@ -187,7 +175,7 @@ static void describe_configs_result_decode(struct kreader *r, int16_t version, b
 	res->resource_type = kr_i8(r);
 	kr_str_f(r, flex, &res->resource_name);
 	int32_t n = describe_configs_array_len(r, flex, describe_configs_min_config(version, flex));
-	res->configs = describe_configs_alloc(r, n, sizeof *res->configs);
+	res->configs = kr_calloc(r, n, sizeof *res->configs);
 	if (r->err)
 		return;
 	res->configs_count = n;
@@ -206,7 +194,7 @@ int describe_configs_response_decode(struct kreader *r, int16_t version, struct 
 		return -1;
 	out->throttle_time_ms = kr_i32(r);
 	int32_t n = describe_configs_array_len(r, flex, describe_configs_min_result(flex));
-	out->results = describe_configs_alloc(r, n, sizeof *out->results);
+	out->results = kr_calloc(r, n, sizeof *out->results);
 	if (!r->err)
 		out->results_count = n;
 	for (int32_t i = 0; i < out->results_count && !r->err; i++)

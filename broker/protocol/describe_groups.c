@@ -18,16 +18,6 @@ static int32_t describe_groups_array_len(struct kreader *r, bool flex, size_t mi
 	return n;
 }
 
-static void *describe_groups_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool describe_groups_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > DESCRIBE_GROUPS_MAX_VERSION) {
@@ -59,7 +49,7 @@ int describe_groups_request_decode(struct kreader *r, int16_t version, struct de
 	if (!describe_groups_version_ok(r, version))
 		return -1;
 	int32_t n = describe_groups_array_len(r, flex, flex ? 1 : 2);
-	out->groups = describe_groups_alloc(r, n, sizeof *out->groups);
+	out->groups = kr_calloc(r, n, sizeof *out->groups);
 	if (!r->err)
 		out->groups_count = n;
 	for (int32_t i = 0; i < out->groups_count && !r->err; i++)
@@ -108,7 +98,7 @@ int describe_groups_response_decode(struct kreader *r, int16_t version, struct d
 	size_t gmin = 2 + 4 * s + (flex ? 1 : 4) + (version >= 3 ? 4 : 0) + (flex ? 1 : 0);
 	size_t mmin = 3 * s + 2 * (flex ? 1 : 4) + (version >= 4 ? s : 0) + (flex ? 1 : 0);
 	int32_t n = describe_groups_array_len(r, flex, gmin);
-	out->groups = describe_groups_alloc(r, n, sizeof *out->groups);
+	out->groups = kr_calloc(r, n, sizeof *out->groups);
 	if (!r->err)
 		out->groups_count = n;
 	for (int32_t i = 0; i < out->groups_count && !r->err; i++) {
@@ -119,7 +109,7 @@ int describe_groups_response_decode(struct kreader *r, int16_t version, struct d
 		kr_str_f(r, flex, &g->protocol_type);
 		kr_str_f(r, flex, &g->protocol_data);
 		int32_t mn = describe_groups_array_len(r, flex, mmin);
-		g->members = describe_groups_alloc(r, mn, sizeof *g->members);
+		g->members = kr_calloc(r, mn, sizeof *g->members);
 		if (!r->err)
 			g->members_count = mn;
 		for (int32_t j = 0; j < g->members_count && !r->err; j++) {

@@ -40,18 +40,6 @@ static int32_t describe_quorum_count(struct kreader *r, size_t min_elem)
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *describe_quorum_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 /* Non-nullable strings are written as "" when left null. */
 static void describe_quorum_put_str(struct kwriter *w, struct kstr s)
 {
@@ -66,14 +54,14 @@ int describe_quorum_request_decode(struct kreader *r, int16_t version, struct de
 	if (!describe_quorum_version_ok(r, version))
 		return -1;
 	int32_t nt = describe_quorum_count(r, DQ_MIN_TOPIC);
-	out->topics = describe_quorum_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
 		struct describe_quorum_topic *t = &out->topics[i];
 		kr_compact_string(r, &t->topic_name);
 		int32_t np = describe_quorum_count(r, DQ_MIN_PARTITION);
-		t->partitions = describe_quorum_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;
@@ -126,7 +114,7 @@ static void describe_quorum_replicas_decode(struct kreader *r, int16_t version,
 					    struct describe_quorum_replica_state **out, int32_t *count)
 {
 	int32_t n = describe_quorum_count(r, describe_quorum_min_replica(version));
-	*out = describe_quorum_alloc(r, n, sizeof **out);
+	*out = kr_calloc(r, n, sizeof **out);
 	if (r->err)
 		return;
 	*count = n;
@@ -176,14 +164,14 @@ int describe_quorum_response_decode(struct kreader *r, int16_t version, struct d
 		return -1;
 	out->error_code = kr_i16(r);
 	int32_t nt = describe_quorum_count(r, DQ_MIN_TOPIC);
-	out->topics = describe_quorum_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
 		struct describe_quorum_topic_result *t = &out->topics[i];
 		kr_compact_string(r, &t->topic_name);
 		int32_t np = describe_quorum_count(r, DQ_MIN_PARTITION_RESULT);
-		t->partitions = describe_quorum_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;

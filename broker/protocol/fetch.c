@@ -26,24 +26,6 @@ static int32_t fetch_count(struct kreader *r, bool flexible, size_t min_elem, bo
 	return n;
 }
 
-/* Zeroed array of n elements, NULL for n <= 0; on OOM the reader fails so
- * the caller unwinds like for malformed bytes. */
-static void *fetch_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (n <= 0 || !kr_ok(r))
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
-/* A non-nullable string: a null view is written as "" so the bytes stay valid. */
-static void fetch_put_str(struct kwriter *w, bool flexible, struct kstr s)
-{
-	kw_str_f(w, flexible, s.len < 0 ? "" : (s.p ? s.p : ""), s.len < 0 ? 0 : s.len);
-}
-
 static int32_t fetch_nonneg(int32_t n)
 {
 	return n < 0 ? 0 : n;
@@ -83,14 +65,14 @@ int fetch_request_decode(struct kreader *r, int16_t version, struct fetch_reques
 		out->session_epoch = kr_i32(r);
 	}
 	int32_t nt = fetch_count(r, flexible, flexible ? 3 : 6, false);
-	out->topics = fetch_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (out->topics)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && kr_ok(r); i++) {
 		struct fetch_topic *t = &out->topics[i];
 		kr_str_f(r, flexible, &t->topic);
 		int32_t np = fetch_count(r, flexible, fetch_partition_min(version), false);
-		t->partitions = fetch_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (t->partitions)
 			t->partitions_count = np;
 		for (int32_t j = 0; j < t->partitions_count && kr_ok(r); j++) {
@@ -109,14 +91,14 @@ int fetch_request_decode(struct kreader *r, int16_t version, struct fetch_reques
 	}
 	if (version >= 7) {
 		int32_t nf = fetch_count(r, flexible, flexible ? 3 : 6, false);
-		out->forgotten_topics_data = fetch_alloc(r, nf, sizeof *out->forgotten_topics_data);
+		out->forgotten_topics_data = kr_calloc(r, nf, sizeof *out->forgotten_topics_data);
 		if (out->forgotten_topics_data)
 			out->forgotten_topics_data_count = nf;
 		for (int32_t i = 0; i < out->forgotten_topics_data_count && kr_ok(r); i++) {
 			struct fetch_forgotten_topic *f = &out->forgotten_topics_data[i];
 			kr_str_f(r, flexible, &f->topic);
 			int32_t np = fetch_count(r, flexible, 4, false);
-			f->partitions = fetch_alloc(r, np, sizeof *f->partitions);
+			f->partitions = kr_calloc(r, np, sizeof *f->partitions);
 			if (f->partitions)
 				f->partitions_count = np;
 			for (int32_t j = 0; j < f->partitions_count && kr_ok(r); j++)
@@ -152,7 +134,7 @@ void fetch_request_encode(struct kwriter *w, int16_t version, const struct fetch
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct fetch_topic *t = &in->topics[i];
-		fetch_put_str(w, flexible, t->topic);
+		kw_kstr_nonnull_f(w, flexible, t->topic);
 		int32_t np = fetch_nonneg(t->partitions_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {
@@ -175,7 +157,7 @@ void fetch_request_encode(struct kwriter *w, int16_t version, const struct fetch
 		kw_array_len_f(w, flexible, nf);
 		for (int32_t i = 0; i < nf; i++) {
 			const struct fetch_forgotten_topic *f = &in->forgotten_topics_data[i];
-			fetch_put_str(w, flexible, f->topic);
+			kw_kstr_nonnull_f(w, flexible, f->topic);
 			int32_t np = fetch_nonneg(f->partitions_count);
 			kw_array_len_f(w, flexible, np);
 			for (int32_t j = 0; j < np; j++)
@@ -184,7 +166,7 @@ void fetch_request_encode(struct kwriter *w, int16_t version, const struct fetch
 		}
 	}
 	if (version >= 11)
-		fetch_put_str(w, flexible, in->rack_id);
+		kw_kstr_nonnull_f(w, flexible, in->rack_id);
 	kw_tags_f(w, flexible);
 }
 
@@ -272,14 +254,14 @@ int fetch_response_decode(struct kreader *r, int16_t version, struct fetch_respo
 		out->session_id = kr_i32(r);
 	}
 	int32_t nt = fetch_count(r, flexible, flexible ? 3 : 6, false);
-	out->responses = fetch_alloc(r, nt, sizeof *out->responses);
+	out->responses = kr_calloc(r, nt, sizeof *out->responses);
 	if (out->responses)
 		out->responses_count = nt;
 	for (int32_t i = 0; i < out->responses_count && kr_ok(r); i++) {
 		struct fetch_topic_response *t = &out->responses[i];
 		kr_str_f(r, flexible, &t->topic);
 		int32_t np = fetch_count(r, flexible, fetch_partition_data_min(version), false);
-		t->partitions = fetch_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (t->partitions)
 			t->partitions_count = np;
 		for (int32_t j = 0; j < t->partitions_count && kr_ok(r); j++) {
@@ -294,7 +276,7 @@ int fetch_response_decode(struct kreader *r, int16_t version, struct fetch_respo
 			/* producer_id + first_offset (+ tags) */
 			int32_t na = fetch_count(r, flexible, flexible ? 17 : 16, true);
 			p->aborted_transactions_count = na < 0 ? -1 : 0;
-			p->aborted_transactions = fetch_alloc(r, na, sizeof *p->aborted_transactions);
+			p->aborted_transactions = kr_calloc(r, na, sizeof *p->aborted_transactions);
 			if (p->aborted_transactions)
 				p->aborted_transactions_count = na;
 			for (int32_t k = 0; k < p->aborted_transactions_count && kr_ok(r); k++) {
@@ -332,7 +314,7 @@ void fetch_response_encode(struct kwriter *w, int16_t version, const struct fetc
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct fetch_topic_response *t = &in->responses[i];
-		fetch_put_str(w, flexible, t->topic);
+		kw_kstr_nonnull_f(w, flexible, t->topic);
 		int32_t np = fetch_nonneg(t->partitions_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {

@@ -18,18 +18,6 @@ static int32_t find_coordinator_array_len(struct kreader *r, bool flex, size_t m
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as
- * a malformed frame: the connection closes, the broker carries on. */
-static void *find_coordinator_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool find_coordinator_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > FIND_COORDINATOR_MAX_VERSION) {
@@ -61,7 +49,7 @@ int find_coordinator_request_decode(struct kreader *r, int16_t version, struct f
 		out->key_type = kr_i8(r);
 	if (version >= 4) {
 		int32_t n = find_coordinator_array_len(r, flex, 1);
-		out->coordinator_keys = find_coordinator_alloc(r, n, sizeof *out->coordinator_keys);
+		out->coordinator_keys = kr_calloc(r, n, sizeof *out->coordinator_keys);
 		if (!r->err)
 			out->coordinator_keys_count = n;
 		for (int32_t i = 0; i < out->coordinator_keys_count && !r->err; i++)
@@ -121,7 +109,7 @@ int find_coordinator_response_decode(struct kreader *r, int16_t version, struct 
 	} else {
 		/* key, node, host, port, error, message, tags */
 		int32_t n = find_coordinator_array_len(r, flex, 1 + 4 + 1 + 4 + 2 + 1 + 1);
-		out->coordinators = find_coordinator_alloc(r, n, sizeof *out->coordinators);
+		out->coordinators = kr_calloc(r, n, sizeof *out->coordinators);
 		if (!r->err)
 			out->coordinators_count = n;
 		for (int32_t i = 0; i < out->coordinators_count && !r->err; i++) {

@@ -24,18 +24,6 @@ static int32_t incremental_alter_configs_array_len(struct kreader *r, bool flex,
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *incremental_alter_configs_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool incremental_alter_configs_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > INCREMENTAL_ALTER_CONFIGS_MAX_VERSION) {
@@ -54,7 +42,7 @@ static void incremental_alter_configs_resource_decode(struct kreader *r, bool fl
 	res->resource_type = kr_i8(r);
 	kr_str_f(r, flex, &res->resource_name);
 	int32_t n = incremental_alter_configs_array_len(r, flex, IAC_MIN_CONFIG(flex));
-	res->configs = incremental_alter_configs_alloc(r, n, sizeof *res->configs);
+	res->configs = kr_calloc(r, n, sizeof *res->configs);
 	if (r->err)
 		return;
 	res->configs_count = n;
@@ -79,7 +67,7 @@ int incremental_alter_configs_request_decode(struct kreader *r, int16_t version,
 	if (!incremental_alter_configs_version_ok(r, version))
 		return -1;
 	int32_t n = incremental_alter_configs_array_len(r, flex, IAC_MIN_RESOURCE(flex));
-	out->resources = incremental_alter_configs_alloc(r, n, sizeof *out->resources);
+	out->resources = kr_calloc(r, n, sizeof *out->resources);
 	if (!r->err)
 		out->resources_count = n;
 	for (int32_t i = 0; i < out->resources_count && !r->err; i++)
@@ -141,7 +129,7 @@ int incremental_alter_configs_response_decode(struct kreader *r, int16_t version
 		return -1;
 	out->throttle_time_ms = kr_i32(r);
 	int32_t n = incremental_alter_configs_array_len(r, flex, IAC_MIN_RESPONSE(flex));
-	out->responses = incremental_alter_configs_alloc(r, n, sizeof *out->responses);
+	out->responses = kr_calloc(r, n, sizeof *out->responses);
 	if (!r->err)
 		out->responses_count = n;
 	for (int32_t i = 0; i < out->responses_count && !r->err; i++) {

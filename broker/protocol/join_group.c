@@ -18,18 +18,6 @@ static int32_t join_group_array_len(struct kreader *r, bool flex, size_t min_ele
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as
- * a malformed frame: the connection closes, the broker carries on. */
-static void *join_group_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool join_group_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > JOIN_GROUP_MAX_VERSION) {
@@ -79,7 +67,7 @@ int join_group_request_decode(struct kreader *r, int16_t version, struct join_gr
 	kr_str_f(r, flex, &out->protocol_type);
 	/* name + metadata (+ tags) */
 	int32_t n = join_group_array_len(r, flex, flex ? 3 : 6);
-	out->protocols = join_group_alloc(r, n, sizeof *out->protocols);
+	out->protocols = kr_calloc(r, n, sizeof *out->protocols);
 	if (!r->err)
 		out->protocols_count = n;
 	for (int32_t i = 0; i < out->protocols_count && !r->err; i++) {
@@ -158,7 +146,7 @@ int join_group_response_decode(struct kreader *r, int16_t version, struct join_g
 	if (version >= 5)
 		min += flex ? 1 : 2;
 	int32_t n = join_group_array_len(r, flex, min);
-	out->members = join_group_alloc(r, n, sizeof *out->members);
+	out->members = kr_calloc(r, n, sizeof *out->members);
 	if (!r->err)
 		out->members_count = n;
 	for (int32_t i = 0; i < out->members_count && !r->err; i++) {

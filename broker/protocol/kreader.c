@@ -282,6 +282,16 @@ void kr_skip_tags(struct kreader *r)
 	}
 }
 
+void *kr_calloc(struct kreader *r, int32_t n, size_t size)
+{
+	if (r->err || n <= 0)
+		return NULL;
+	void *p = calloc((size_t)n, size);
+	if (!p)
+		r->err = KR_EINVALID;
+	return p;
+}
+
 char *kstr_dup(struct kstr s)
 {
 	if (s.len < 0 || s.p == NULL)

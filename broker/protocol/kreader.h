@@ -92,6 +92,11 @@ static inline bool kr_ok(const struct kreader *r)
 	return r->err == 0;
 }
 
+/* A zeroed array of n elements for a decoded struct (caller frees), NULL
+ * for n <= 0 or when the reader already failed. Out of memory fails the
+ * reader (KR_EINVALID), so the decoder unwinds as for malformed bytes. */
+void *kr_calloc(struct kreader *r, int32_t n, size_t size);
+
 /* Copies a view into a fresh NUL-terminated malloc'd string (NULL for a null
  * string or on OOM). The caller frees it. */
 char *kstr_dup(struct kstr s);

@@ -169,6 +169,14 @@ void kw_kstr_f(struct kwriter *w, bool flexible, struct kstr s)
 	kw_str_f(w, flexible, s.len < 0 ? NULL : (s.p ? s.p : ""), s.len);
 }
 
+void kw_kstr_nonnull_f(struct kwriter *w, bool flexible, struct kstr s)
+{
+	if (s.len < 0 || s.p == NULL)
+		kw_str_f(w, flexible, "", 0);
+	else
+		kw_str_f(w, flexible, s.p, s.len);
+}
+
 void kw_bytes(struct kwriter *w, const void *p, int32_t len)
 {
 	if (len < 0) {

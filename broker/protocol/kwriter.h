@@ -49,6 +49,9 @@ void kw_str_f(struct kwriter *w, bool flexible, const char *s, int32_t len);
 /* C-string conveniences: NULL writes a null string. */
 void kw_cstr_f(struct kwriter *w, bool flexible, const char *s);
 void kw_kstr_f(struct kwriter *w, bool flexible, struct kstr s);
+/* A non-nullable string field: a null view is written as "" so the bytes
+ * stay valid for the receiver. */
+void kw_kstr_nonnull_f(struct kwriter *w, bool flexible, struct kstr s);
 
 void kw_bytes(struct kwriter *w, const void *p, int32_t len);
 void kw_compact_bytes(struct kwriter *w, const void *p, int32_t len);

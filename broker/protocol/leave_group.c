@@ -18,16 +18,6 @@ static int32_t leave_group_array_len(struct kreader *r, bool flex, size_t min_el
 	return n;
 }
 
-static void *leave_group_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool leave_group_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > LEAVE_GROUP_MAX_VERSION) {
@@ -62,7 +52,7 @@ int leave_group_request_decode(struct kreader *r, int16_t version, struct leave_
 		if (flex)
 			min += 1;
 		int32_t n = leave_group_array_len(r, flex, min);
-		out->members = leave_group_alloc(r, n, sizeof *out->members);
+		out->members = kr_calloc(r, n, sizeof *out->members);
 		if (!r->err)
 			out->members_count = n;
 		for (int32_t i = 0; i < out->members_count && !r->err; i++) {
@@ -127,7 +117,7 @@ int leave_group_response_decode(struct kreader *r, int16_t version, struct leave
 	out->error_code = kr_i16(r);
 	if (version >= 3) {
 		int32_t n = leave_group_array_len(r, flex, flex ? 5 : 6);
-		out->members = leave_group_alloc(r, n, sizeof *out->members);
+		out->members = kr_calloc(r, n, sizeof *out->members);
 		if (!r->err)
 			out->members_count = n;
 		for (int32_t i = 0; i < out->members_count && !r->err; i++) {

@@ -23,24 +23,6 @@ static int32_t list_offsets_count(struct kreader *r, bool flexible, size_t min_e
 	return n;
 }
 
-/* Zeroed array of n elements, NULL for n == 0; on OOM the reader fails so
- * the caller unwinds like for malformed bytes. */
-static void *list_offsets_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (n <= 0 || !kr_ok(r))
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
-/* A non-nullable string: a null view is written as "" so the bytes stay valid. */
-static void list_offsets_put_str(struct kwriter *w, bool flexible, struct kstr s)
-{
-	kw_str_f(w, flexible, s.len < 0 ? "" : (s.p ? s.p : ""), s.len < 0 ? 0 : s.len);
-}
-
 static int32_t list_offsets_nonneg(int32_t n)
 {
 	return n < 0 ? 0 : n;
@@ -58,7 +40,7 @@ int list_offsets_request_decode(struct kreader *r, int16_t version, struct list_
 	if (version >= 2)
 		out->isolation_level = kr_i8(r);
 	int32_t nt = list_offsets_count(r, flexible, flexible ? 3 : 6);
-	out->topics = list_offsets_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (out->topics)
 		out->topics_count = nt;
 	/* partition_index, current_leader_epoch (v4+), timestamp (, tags) */
@@ -67,7 +49,7 @@ int list_offsets_request_decode(struct kreader *r, int16_t version, struct list_
 		struct list_offsets_topic *t = &out->topics[i];
 		kr_str_f(r, flexible, &t->name);
 		int32_t np = list_offsets_count(r, flexible, pmin);
-		t->partitions = list_offsets_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (t->partitions)
 			t->partitions_count = np;
 		for (int32_t j = 0; j < t->partitions_count && kr_ok(r); j++) {
@@ -100,7 +82,7 @@ void list_offsets_request_encode(struct kwriter *w, int16_t version, const struc
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct list_offsets_topic *t = &in->topics[i];
-		list_offsets_put_str(w, flexible, t->name);
+		kw_kstr_nonnull_f(w, flexible, t->name);
 		int32_t np = list_offsets_nonneg(t->partitions_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {
@@ -136,7 +118,7 @@ int list_offsets_response_decode(struct kreader *r, int16_t version, struct list
 	if (version >= 2)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t nt = list_offsets_count(r, flexible, flexible ? 3 : 6);
-	out->topics = list_offsets_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (out->topics)
 		out->topics_count = nt;
 	/* partition_index, error_code, timestamp, offset, leader_epoch (v4+) (, tags) */
@@ -145,7 +127,7 @@ int list_offsets_response_decode(struct kreader *r, int16_t version, struct list
 		struct list_offsets_topic_response *t = &out->topics[i];
 		kr_str_f(r, flexible, &t->name);
 		int32_t np = list_offsets_count(r, flexible, pmin);
-		t->partitions = list_offsets_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (t->partitions)
 			t->partitions_count = np;
 		for (int32_t j = 0; j < t->partitions_count && kr_ok(r); j++) {
@@ -179,7 +161,7 @@ void list_offsets_response_encode(struct kwriter *w, int16_t version, const stru
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct list_offsets_topic_response *t = &in->topics[i];
-		list_offsets_put_str(w, flexible, t->name);
+		kw_kstr_nonnull_f(w, flexible, t->name);
 		int32_t np = list_offsets_nonneg(t->partitions_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {

@@ -22,24 +22,6 @@ static int32_t metadata_count(struct kreader *r, bool flexible, size_t min_elem,
 	return n;
 }
 
-/* Zeroed array of n elements, NULL for n <= 0; on OOM the reader fails so
- * the caller unwinds like for malformed bytes. */
-static void *metadata_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (n <= 0 || !kr_ok(r))
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
-/* A non-nullable string: a null view is written as "" so the bytes stay valid. */
-static void metadata_put_str(struct kwriter *w, bool flexible, struct kstr s)
-{
-	kw_str_f(w, flexible, s.len < 0 ? "" : (s.p ? s.p : ""), s.len < 0 ? 0 : s.len);
-}
-
 static int32_t metadata_nonneg(int32_t n)
 {
 	return n < 0 ? 0 : n;
@@ -60,7 +42,7 @@ int metadata_request_decode(struct kreader *r, int16_t version, struct metadata_
 	if (version == 0 && nt == 0)
 		nt = -1; /* v0: an empty list asks for every topic */
 	out->topics_count = nt < 0 ? -1 : 0;
-	out->topics = metadata_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (out->topics)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && kr_ok(r); i++) {
@@ -100,7 +82,7 @@ void metadata_request_encode(struct kwriter *w, int16_t version, const struct me
 			kw_uuid(w, t->topic_id);
 			kw_kstr_f(w, flexible, t->name);
 		} else {
-			metadata_put_str(w, flexible, t->name);
+			kw_kstr_nonnull_f(w, flexible, t->name);
 		}
 		kw_tags_f(w, flexible);
 	}
@@ -156,7 +138,7 @@ static size_t metadata_partition_min(int16_t version)
 static void metadata_get_i32s(struct kreader *r, bool flexible, int32_t **out, int32_t *count)
 {
 	int32_t n = metadata_count(r, flexible, 4, false);
-	*out = metadata_alloc(r, n, sizeof **out);
+	*out = kr_calloc(r, n, sizeof **out);
 	if (*out == NULL)
 		return;
 	*count = n;
@@ -186,7 +168,7 @@ int metadata_response_decode(struct kreader *r, int16_t version, struct metadata
 	if (version >= 3)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t nb = metadata_count(r, flexible, metadata_broker_min(version), false);
-	out->brokers = metadata_alloc(r, nb, sizeof *out->brokers);
+	out->brokers = kr_calloc(r, nb, sizeof *out->brokers);
 	if (out->brokers)
 		out->brokers_count = nb;
 	for (int32_t i = 0; i < out->brokers_count && kr_ok(r); i++) {
@@ -205,7 +187,7 @@ int metadata_response_decode(struct kreader *r, int16_t version, struct metadata
 	if (version >= 1)
 		out->controller_id = kr_i32(r);
 	int32_t nt = metadata_count(r, flexible, metadata_topic_min(version), false);
-	out->topics = metadata_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (out->topics)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && kr_ok(r); i++) {
@@ -220,7 +202,7 @@ int metadata_response_decode(struct kreader *r, int16_t version, struct metadata
 		if (version >= 1)
 			t->is_internal = kr_bool(r);
 		int32_t np = metadata_count(r, flexible, metadata_partition_min(version), false);
-		t->partitions = metadata_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (t->partitions)
 			t->partitions_count = np;
 		for (int32_t j = 0; j < t->partitions_count && kr_ok(r); j++) {
@@ -262,7 +244,7 @@ void metadata_response_encode(struct kwriter *w, int16_t version, const struct m
 	for (int32_t i = 0; i < nb; i++) {
 		const struct metadata_response_broker *b = &in->brokers[i];
 		kw_i32(w, b->node_id);
-		metadata_put_str(w, flexible, b->host);
+		kw_kstr_nonnull_f(w, flexible, b->host);
 		kw_i32(w, b->port);
 		if (version >= 1)
 			kw_kstr_f(w, flexible, b->rack);
@@ -280,7 +262,7 @@ void metadata_response_encode(struct kwriter *w, int16_t version, const struct m
 		if (version >= 12)
 			kw_kstr_f(w, flexible, t->name);
 		else
-			metadata_put_str(w, flexible, t->name);
+			kw_kstr_nonnull_f(w, flexible, t->name);
 		if (version >= 10)
 			kw_uuid(w, t->topic_id);
 		if (version >= 1)

@@ -18,16 +18,6 @@ static int32_t offset_commit_array_len(struct kreader *r, bool flex, size_t min_
 	return n;
 }
 
-static void *offset_commit_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool offset_commit_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > OFFSET_COMMIT_MAX_VERSION) {
@@ -66,7 +56,7 @@ int offset_commit_request_decode(struct kreader *r, int16_t version, struct offs
 		out->retention_time_ms = kr_i64(r);
 
 	int32_t n = offset_commit_array_len(r, flex, flex ? 3 : 6); /* name + partitions (+ tags) */
-	out->topics = offset_commit_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	size_t pmin = 4 + 8 + (flex ? 1 : 2);
@@ -80,7 +70,7 @@ int offset_commit_request_decode(struct kreader *r, int16_t version, struct offs
 		struct offset_commit_request_topic *t = &out->topics[i];
 		kr_str_f(r, flex, &t->name);
 		int32_t pn = offset_commit_array_len(r, flex, pmin);
-		t->partitions = offset_commit_alloc(r, pn, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, pn, sizeof *t->partitions);
 		if (!r->err)
 			t->partitions_count = pn;
 		for (int32_t j = 0; j < t->partitions_count && !r->err; j++) {
@@ -159,14 +149,14 @@ int offset_commit_response_decode(struct kreader *r, int16_t version, struct off
 	if (version >= 3)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t n = offset_commit_array_len(r, flex, flex ? 3 : 6);
-	out->topics = offset_commit_alloc(r, n, sizeof *out->topics);
+	out->topics = kr_calloc(r, n, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = n;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
 		struct offset_commit_response_topic *t = &out->topics[i];
 		kr_str_f(r, flex, &t->name);
 		int32_t pn = offset_commit_array_len(r, flex, flex ? 7 : 6);
-		t->partitions = offset_commit_alloc(r, pn, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, pn, sizeof *t->partitions);
 		if (!r->err)
 			t->partitions_count = pn;
 		for (int32_t j = 0; j < t->partitions_count && !r->err; j++) {

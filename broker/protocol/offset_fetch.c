@@ -16,16 +16,6 @@ static int32_t offset_fetch_array_len(struct kreader *r, bool flex, bool nullabl
 	return n;
 }
 
-static void *offset_fetch_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
 static bool offset_fetch_version_ok(struct kreader *r, int16_t version)
 {
 	if (version < 0 || version > OFFSET_FETCH_MAX_VERSION) {
@@ -64,7 +54,7 @@ static void offset_fetch_read_req_topics(struct kreader *r, bool flex, bool null
 		*count = -1;
 		return;
 	}
-	*topics = offset_fetch_alloc(r, n, sizeof **topics);
+	*topics = kr_calloc(r, n, sizeof **topics);
 	if (r->err)
 		return;
 	*count = n;
@@ -72,7 +62,7 @@ static void offset_fetch_read_req_topics(struct kreader *r, bool flex, bool null
 		struct offset_fetch_request_topic *t = &(*topics)[i];
 		kr_str_f(r, flex, &t->name);
 		int32_t pn = offset_fetch_array_len(r, flex, false, 4);
-		t->partition_indexes = offset_fetch_alloc(r, pn, sizeof *t->partition_indexes);
+		t->partition_indexes = kr_calloc(r, pn, sizeof *t->partition_indexes);
 		if (!r->err)
 			t->partition_indexes_count = pn;
 		for (int32_t j = 0; j < t->partition_indexes_count && !r->err; j++)
@@ -109,7 +99,7 @@ int offset_fetch_request_decode(struct kreader *r, int16_t version, struct offse
 	} else {
 		/* group_id, topics, tags */
 		int32_t n = offset_fetch_array_len(r, flex, false, 3);
-		out->groups = offset_fetch_alloc(r, n, sizeof *out->groups);
+		out->groups = kr_calloc(r, n, sizeof *out->groups);
 		if (!r->err)
 			out->groups_count = n;
 		for (int32_t i = 0; i < out->groups_count && !r->err; i++) {
@@ -178,7 +168,7 @@ static void offset_fetch_read_resp_topics(struct kreader *r, int16_t version, bo
 	*topics = NULL;
 	*count = 0;
 	int32_t n = offset_fetch_array_len(r, flex, false, flex ? 3 : 6);
-	*topics = offset_fetch_alloc(r, n, sizeof **topics);
+	*topics = kr_calloc(r, n, sizeof **topics);
 	if (r->err)
 		return;
 	*count = n;
@@ -189,7 +179,7 @@ static void offset_fetch_read_resp_topics(struct kreader *r, int16_t version, bo
 		struct offset_fetch_response_topic *t = &(*topics)[i];
 		kr_str_f(r, flex, &t->name);
 		int32_t pn = offset_fetch_array_len(r, flex, false, pmin);
-		t->partitions = offset_fetch_alloc(r, pn, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, pn, sizeof *t->partitions);
 		if (!r->err)
 			t->partitions_count = pn;
 		for (int32_t j = 0; j < t->partitions_count && !r->err; j++) {
@@ -245,7 +235,7 @@ int offset_fetch_response_decode(struct kreader *r, int16_t version, struct offs
 	} else {
 		/* group_id, topics, error_code, tags */
 		int32_t n = offset_fetch_array_len(r, flex, false, 1 + 1 + 2 + 1);
-		out->groups = offset_fetch_alloc(r, n, sizeof *out->groups);
+		out->groups = kr_calloc(r, n, sizeof *out->groups);
 		if (!r->err)
 			out->groups_count = n;
 		for (int32_t i = 0; i < out->groups_count && !r->err; i++) {

@@ -42,24 +42,6 @@ static int32_t offset_for_leader_epoch_count(struct kreader *r, bool flex, size_
 	return n;
 }
 
-/* Zeroed array of n elements; NULL for n <= 0. Out of memory is reported as a
- * malformed frame: the connection closes, the broker carries on. */
-static void *offset_for_leader_epoch_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (r->err || n <= 0)
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
-/* Non-nullable strings are written as "" when left null. */
-static void offset_for_leader_epoch_put_str(struct kwriter *w, bool flex, struct kstr s)
-{
-	kw_str_f(w, flex, s.len < 0 || !s.p ? "" : s.p, s.len < 0 ? 0 : s.len);
-}
-
 /* ---- request ---- */
 
 int offset_for_leader_epoch_request_decode(struct kreader *r, int16_t version,
@@ -74,7 +56,7 @@ int offset_for_leader_epoch_request_decode(struct kreader *r, int16_t version,
 	if (version >= 3)
 		out->replica_id = kr_i32(r);
 	int32_t nt = offset_for_leader_epoch_count(r, flex, OFLE_MIN_TOPIC(flex));
-	out->topics = offset_for_leader_epoch_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
@@ -82,7 +64,7 @@ int offset_for_leader_epoch_request_decode(struct kreader *r, int16_t version,
 		kr_str_f(r, flex, &t->topic);
 		int32_t np =
 			offset_for_leader_epoch_count(r, flex, offset_for_leader_epoch_min_partition(version, flex));
-		t->partitions = offset_for_leader_epoch_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;
@@ -119,7 +101,7 @@ void offset_for_leader_epoch_request_encode(struct kwriter *w, int16_t version,
 	kw_array_len_f(w, flex, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct offset_for_leader_epoch_topic *t = &in->topics[i];
-		offset_for_leader_epoch_put_str(w, flex, t->topic);
+		kw_kstr_nonnull_f(w, flex, t->topic);
 		int32_t np = t->partitions_count < 0 ? 0 : t->partitions_count;
 		kw_array_len_f(w, flex, np);
 		for (int32_t j = 0; j < np; j++) {
@@ -157,7 +139,7 @@ int offset_for_leader_epoch_response_decode(struct kreader *r, int16_t version,
 	if (version >= 2)
 		out->throttle_time_ms = kr_i32(r);
 	int32_t nt = offset_for_leader_epoch_count(r, flex, OFLE_MIN_TOPIC(flex));
-	out->topics = offset_for_leader_epoch_alloc(r, nt, sizeof *out->topics);
+	out->topics = kr_calloc(r, nt, sizeof *out->topics);
 	if (!r->err)
 		out->topics_count = nt;
 	for (int32_t i = 0; i < out->topics_count && !r->err; i++) {
@@ -165,7 +147,7 @@ int offset_for_leader_epoch_response_decode(struct kreader *r, int16_t version,
 		kr_str_f(r, flex, &t->topic);
 		int32_t np =
 			offset_for_leader_epoch_count(r, flex, offset_for_leader_epoch_min_end_offset(version, flex));
-		t->partitions = offset_for_leader_epoch_alloc(r, np, sizeof *t->partitions);
+		t->partitions = kr_calloc(r, np, sizeof *t->partitions);
 		if (r->err)
 			break;
 		t->partitions_count = np;
@@ -203,7 +185,7 @@ void offset_for_leader_epoch_response_encode(struct kwriter *w, int16_t version,
 	kw_array_len_f(w, flex, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct offset_for_leader_epoch_topic_result *t = &in->topics[i];
-		offset_for_leader_epoch_put_str(w, flex, t->topic);
+		kw_kstr_nonnull_f(w, flex, t->topic);
 		int32_t np = t->partitions_count < 0 ? 0 : t->partitions_count;
 		kw_array_len_f(w, flex, np);
 		for (int32_t j = 0; j < np; j++) {
