@@ -19,7 +19,7 @@ DEBS=(
   # test clients
   kcat python3 python3-confluent-kafka python3-kafka python3-pytest python3-boto3
   # kafka-python's snappy, lz4 and zstd codecs
-  python3-snappy python3-lz4 python3-zstandard
+  python3-snappy python3-lz4 python3-zstandard python3-xxhash
 )
 # Node.js may come from another packaging of the same version (npm bundled):
 # ask for Debian's only when no node/npm is on PATH.

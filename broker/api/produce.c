@@ -1,7 +1,8 @@
 /* Produce: socket frame -> validated batch -> offsets assigned -> segment.
  *
- * Per partition: look the partition up, check the record set is exactly one
- * magic-2 batch within max.message.bytes, validate it fully (CRC, records,
+ * Per partition: look the partition up, up-convert a legacy message set
+ * (Produce v0-v2, magic 0/1) to one v2 batch, check the record set is exactly
+ * one magic-2 batch within max.message.bytes, validate it fully (CRC, records,
  * codec) before anything is written, assign offsets in place (base offset,
  * leader epoch; never re-compressed) and append. A partition's failure never
  * appends part of a batch and does not affect the other partitions.
@@ -26,6 +27,7 @@
 #include "broker/offload.h"
 #include "broker/protocol/batch.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/legacy.h"
 #include "broker/protocol/produce.h"
 #include "claimcheck/claimcheck.h"
 
@@ -91,6 +93,36 @@ static int16_t produce_append(struct api_request *req, struct partition *p, uint
 	return KERR_NONE;
 }
 
+/* The bound on a batch's decompressed records: the request limit, or more on
+ * a claim-check topic, whose values may each reach claimcheck.max.value.bytes. */
+static size_t produce_max_uncompressed(const struct broker *b, const struct topic_config *tc)
+{
+	size_t max_uncompressed = (size_t)b->cfg->socket_request_max_bytes;
+	if (tc->claimcheck_enable && (uint64_t)tc->claimcheck_max_value_bytes * 2 > max_uncompressed)
+		max_uncompressed = (size_t)tc->claimcheck_max_value_bytes * 2;
+	return max_uncompressed;
+}
+
+/* Produce v0-v2: a legacy message set becomes one v2 batch (Kafka's
+ * LogValidator converts on append too), which then takes the checks of a v3+
+ * batch. It replaces pd->records and is owned by pd until the request is
+ * freed. A magic-2 batch, which Kafka accepts in these versions, stays. */
+static int16_t produce_upconvert(struct api_request *req, struct partition *p, struct produce_partition_data *pd)
+{
+	if (req->hdr.api_version >= 3 || pd->records.len < 0 || pd->records.p == NULL)
+		return KERR_NONE; /* produce_check answers a null record set */
+	uint8_t *batch;
+	size_t len;
+	int err = legacy_upconvert(pd->records.p, (size_t)pd->records.len,
+				   produce_max_uncompressed(req->broker, &p->topic->config), &batch, &len);
+	if (err != KERR_NONE || batch == NULL)
+		return (int16_t)err;
+	pd->converted = batch;
+	pd->records.p = batch;
+	pd->records.len = (int32_t)len; /* batch_builder keeps it within INT32_MAX */
+	return KERR_NONE;
+}
+
 /* Checks a partition's record set; fills *info. */
 static int16_t produce_check(struct api_request *req, struct partition *p, struct kbytes records,
 			     int16_t acks, struct batch_info *info, bool *needs_stage)
@@ -115,11 +147,9 @@ static int16_t produce_check(struct api_request *req, struct partition *p, struc
 	 * (and the request up to socket.request.max.bytes). */
 	if (!tc->claimcheck_enable && total > (size_t)tc->max_message_bytes)
 		return KERR_MESSAGE_TOO_LARGE;
-	size_t max_uncompressed = (size_t)b->cfg->socket_request_max_bytes;
-	if (tc->claimcheck_enable && (uint64_t)tc->claimcheck_max_value_bytes * 2 > max_uncompressed)
-		max_uncompressed = (size_t)tc->claimcheck_max_value_bytes * 2;
-	/* Magic 0/1 answers UNSUPPORTED_FOR_MESSAGE_FORMAT (batch_validate), a
-	 * bad CRC CORRUPT_MESSAGE. */
+	size_t max_uncompressed = produce_max_uncompressed(b, tc);
+	/* Magic 0/1 in v3+ answers UNSUPPORTED_FOR_MESSAGE_FORMAT
+	 * (batch_validate), a bad CRC CORRUPT_MESSAGE. */
 	int err = batch_validate(records.p, total, max_uncompressed, info);
 	if (err != KERR_NONE)
 		return (int16_t)err;
@@ -287,7 +317,9 @@ static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data
 		err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	else {
 		out->log_start_offset = log_start_offset(p->log);
-		err = produce_check(req, p, pd->records, ctx->pr.acks, &info, &needs_stage);
+		err = produce_upconvert(req, p, pd);
+		if (err == KERR_NONE)
+			err = produce_check(req, p, pd->records, ctx->pr.acks, &info, &needs_stage);
 	}
 	if (err != KERR_NONE) {
 		tlog(TLOG_DEBUG, "produce", "peer=%s %.*s-%d: error %d", net_request_peer(req->net), td->name.len,

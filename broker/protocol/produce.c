@@ -23,24 +23,6 @@ static int32_t produce_count(struct kreader *r, bool flexible, size_t min_elem)
 	return n;
 }
 
-/* Zeroed array of n elements, NULL for n == 0; on OOM the reader fails so
- * the caller unwinds like for malformed bytes. */
-static void *produce_alloc(struct kreader *r, int32_t n, size_t size)
-{
-	if (n <= 0 || !kr_ok(r))
-		return NULL;
-	void *p = calloc((size_t)n, size);
-	if (!p)
-		r->err = KR_EINVALID;
-	return p;
-}
-
-/* A non-nullable string: a null view is written as "" so the bytes stay valid. */
-static void produce_put_str(struct kwriter *w, bool flexible, struct kstr s)
-{
-	kw_str_f(w, flexible, s.len < 0 ? "" : (s.p ? s.p : ""), s.len < 0 ? 0 : s.len);
-}
-
 static int32_t produce_nonneg(int32_t n)
 {
 	return n < 0 ? 0 : n;
@@ -55,12 +37,13 @@ int produce_request_decode(struct kreader *r, int16_t version, struct produce_re
 		r->err = KR_EINVALID;
 		return -1;
 	}
-	kr_nullable_str_f(r, flexible, &out->transactional_id);
+	if (version >= 3)
+		kr_nullable_str_f(r, flexible, &out->transactional_id);
 	out->acks = kr_i16(r);
 	out->timeout_ms = kr_i32(r);
 	/* name + partition count (+ tags) */
 	int32_t nt = produce_count(r, flexible, flexible ? 3 : 6);
-	out->topic_data = produce_alloc(r, nt, sizeof *out->topic_data);
+	out->topic_data = kr_calloc(r, nt, sizeof *out->topic_data);
 	if (out->topic_data)
 		out->topic_data_count = nt;
 	for (int32_t i = 0; i < out->topic_data_count && kr_ok(r); i++) {
@@ -68,7 +51,7 @@ int produce_request_decode(struct kreader *r, int16_t version, struct produce_re
 		kr_str_f(r, flexible, &t->name);
 		/* index + records length (+ tags) */
 		int32_t np = produce_count(r, flexible, flexible ? 6 : 8);
-		t->partition_data = produce_alloc(r, np, sizeof *t->partition_data);
+		t->partition_data = kr_calloc(r, np, sizeof *t->partition_data);
 		if (t->partition_data)
 			t->partition_data_count = np;
 		for (int32_t j = 0; j < t->partition_data_count && kr_ok(r); j++) {
@@ -93,14 +76,15 @@ void produce_request_encode(struct kwriter *w, int16_t version, const struct pro
 {
 	bool flexible = version >= PRODUCE_FLEXIBLE_VERSION;
 	assert(produce_in_range(version));
-	kw_kstr_f(w, flexible, in->transactional_id);
+	if (version >= 3)
+		kw_kstr_f(w, flexible, in->transactional_id);
 	kw_i16(w, in->acks);
 	kw_i32(w, in->timeout_ms);
 	int32_t nt = produce_nonneg(in->topic_data_count);
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct produce_topic_data *t = &in->topic_data[i];
-		produce_put_str(w, flexible, t->name);
+		kw_kstr_nonnull_f(w, flexible, t->name);
 		int32_t np = produce_nonneg(t->partition_data_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {
@@ -116,8 +100,12 @@ void produce_request_encode(struct kwriter *w, int16_t version, const struct pro
 
 void produce_request_free(struct produce_request *req)
 {
-	for (int32_t i = 0; i < req->topic_data_count; i++)
-		free(req->topic_data[i].partition_data);
+	for (int32_t i = 0; i < req->topic_data_count; i++) {
+		struct produce_topic_data *t = &req->topic_data[i];
+		for (int32_t j = 0; j < t->partition_data_count; j++)
+			free(t->partition_data[j].converted);
+		free(t->partition_data);
+	}
 	free(req->topic_data);
 	req->topic_data = NULL;
 	req->topic_data_count = 0;
@@ -126,7 +114,9 @@ void produce_request_free(struct produce_request *req)
 /* Smallest encoding of a partition response in this version. */
 static size_t produce_partition_response_min(int16_t version)
 {
-	size_t n = 4 + 2 + 8 + 8; /* index, error_code, base_offset, log_append_time_ms */
+	size_t n = 4 + 2 + 8; /* index, error_code, base_offset */
+	if (version >= 2)
+		n += 8; /* log_append_time_ms */
 	if (version >= 5)
 		n += 8;
 	if (version >= 8)
@@ -145,14 +135,14 @@ int produce_response_decode(struct kreader *r, int16_t version, struct produce_r
 		return -1;
 	}
 	int32_t nt = produce_count(r, flexible, flexible ? 3 : 6);
-	out->responses = produce_alloc(r, nt, sizeof *out->responses);
+	out->responses = kr_calloc(r, nt, sizeof *out->responses);
 	if (out->responses)
 		out->responses_count = nt;
 	for (int32_t i = 0; i < out->responses_count && kr_ok(r); i++) {
 		struct produce_topic_response *t = &out->responses[i];
 		kr_str_f(r, flexible, &t->name);
 		int32_t np = produce_count(r, flexible, produce_partition_response_min(version));
-		t->partition_responses = produce_alloc(r, np, sizeof *t->partition_responses);
+		t->partition_responses = kr_calloc(r, np, sizeof *t->partition_responses);
 		if (t->partition_responses)
 			t->partition_responses_count = np;
 		for (int32_t j = 0; j < t->partition_responses_count && kr_ok(r); j++) {
@@ -160,13 +150,13 @@ int produce_response_decode(struct kreader *r, int16_t version, struct produce_r
 			p->index = kr_i32(r);
 			p->error_code = kr_i16(r);
 			p->base_offset = kr_i64(r);
-			p->log_append_time_ms = kr_i64(r);
+			p->log_append_time_ms = version >= 2 ? kr_i64(r) : -1;
 			p->log_start_offset = version >= 5 ? kr_i64(r) : -1;
 			p->error_message.len = -1;
 			if (version >= 8) {
 				/* batch_index + message: 4+2, or 4+1+1 with tags */
 				int32_t ne = produce_count(r, flexible, 6);
-				p->record_errors = produce_alloc(r, ne, sizeof *p->record_errors);
+				p->record_errors = kr_calloc(r, ne, sizeof *p->record_errors);
 				if (p->record_errors)
 					p->record_errors_count = ne;
 				for (int32_t k = 0; k < p->record_errors_count && kr_ok(r); k++) {
@@ -184,7 +174,7 @@ int produce_response_decode(struct kreader *r, int16_t version, struct produce_r
 		if (flexible)
 			kr_skip_tags(r);
 	}
-	out->throttle_time_ms = kr_i32(r);
+	out->throttle_time_ms = version >= 1 ? kr_i32(r) : 0;
 	if (flexible)
 		kr_skip_tags(r);
 	if (kr_ok(r))
@@ -201,7 +191,7 @@ void produce_response_encode(struct kwriter *w, int16_t version, const struct pr
 	kw_array_len_f(w, flexible, nt);
 	for (int32_t i = 0; i < nt; i++) {
 		const struct produce_topic_response *t = &in->responses[i];
-		produce_put_str(w, flexible, t->name);
+		kw_kstr_nonnull_f(w, flexible, t->name);
 		int32_t np = produce_nonneg(t->partition_responses_count);
 		kw_array_len_f(w, flexible, np);
 		for (int32_t j = 0; j < np; j++) {
@@ -209,7 +199,8 @@ void produce_response_encode(struct kwriter *w, int16_t version, const struct pr
 			kw_i32(w, p->index);
 			kw_i16(w, p->error_code);
 			kw_i64(w, p->base_offset);
-			kw_i64(w, p->log_append_time_ms);
+			if (version >= 2)
+				kw_i64(w, p->log_append_time_ms);
 			if (version >= 5)
 				kw_i64(w, p->log_start_offset);
 			if (version >= 8) {
@@ -226,7 +217,8 @@ void produce_response_encode(struct kwriter *w, int16_t version, const struct pr
 		}
 		kw_tags_f(w, flexible);
 	}
-	kw_i32(w, in->throttle_time_ms);
+	if (version >= 1)
+		kw_i32(w, in->throttle_time_ms);
 	kw_tags_f(w, flexible);
 }
 

@@ -40,8 +40,8 @@ def main():
     write("fuzz_batch", "torn", (batch + batch2)[:-7])
 
     for v in (3, 7, 8):
-        write("fuzz_produce", "v%d" % v, sel(v, 3) + kwire.produce_body(v, "topic", 0, batch))
-    write("fuzz_produce", "v3-null-records", sel(3, 3) + kwire.produce_body(3, "t", 1, None))
+        write("fuzz_produce", "v%d" % v, sel(v, 0) + kwire.produce_body(v, "topic", 0, batch))
+    write("fuzz_produce", "v3-null-records", sel(3, 0) + kwire.produce_body(3, "t", 1, None))
 
     write("fuzz_metadata", "v4", sel(4, 0) + kwire.metadata_v4_body(["a", "topic-b"], True))
     write("fuzz_metadata", "v4-all", sel(4, 0) + kwire.metadata_v4_body(None))
