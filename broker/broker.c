@@ -11,6 +11,7 @@
 #include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/logger.h"
+#include "broker/metadata.h"
 #include "broker/net/net.h"
 #include "broker/offload.h"
 #include "broker/protocol/errors.h"
@@ -149,6 +150,9 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 		goto err;
 	}
 
+	if (metadata_start(b) != 0)
+		goto err;
+
 	int64_t interval = cfg->log_retention_check_interval_ms;
 	struct timeval tv = {.tv_sec = interval / 1000, .tv_usec = (interval % 1000) * 1000};
 	b->retention_timer = event_new(base, -1, EV_PERSIST, broker_retention_cb, b);
@@ -178,6 +182,7 @@ void broker_free(struct broker *b)
 		return;
 	if (b->retention_timer)
 		event_free(b->retention_timer);
+	metadata_stop(b); /* first: a leader hands leadership over while the rest still runs */
 	api_fetch_shutdown(b);
 	if (b->net)
 		net_server_free(b->net);

@@ -15,6 +15,7 @@ struct net_server;
 struct fetch_parked;
 struct group_coordinator;
 struct claimcheck_stage;
+struct metadata;
 
 struct broker {
 	struct event_base *base;          /* borrowed */
@@ -25,6 +26,7 @@ struct broker {
 	struct fetch_parked *parked;      /* long-poll fetches waiting for data (api/fetch.c) */
 	struct group_coordinator *groups;
 	struct claimcheck_stage *cc;      /* the claim-check stage (worker pool + object store) */
+	struct metadata *metadata;        /* the metadata quorum member; NULL without controller.quorum.voters */
 	char advertised_host[256];
 	int advertised_port;
 };

@@ -46,12 +46,19 @@ struct api_entry {
 	int16_t max_version;
 	int16_t flexible_from; /* first flexible version; INT16_MAX if none */
 	api_handler_fn handler;
+	/* NULL: always served. Otherwise the entry exists only while this
+	 * returns true (e.g. DescribeQuorum needs a running quorum): when it
+	 * returns false ApiVersions leaves the key out and a request for it is
+	 * treated like an unknown key (the connection closes). */
+	bool (*available)(const struct broker *b);
 };
 
 /* The dispatch table (ordered by api key), its size, and a lookup. */
 extern const struct api_entry api_table[];
 extern const int api_table_len;
 const struct api_entry *api_lookup(int16_t api_key);
+/* The entry of `api_key` if `b` serves it now (see api_entry.available). */
+const struct api_entry *api_lookup_for(const struct broker *b, int16_t api_key);
 
 /* Entry from net (net_request_cb). */
 void api_dispatch(struct net_request *nreq, const uint8_t *frame, size_t len, void *broker);
@@ -60,9 +67,9 @@ void api_respond(struct api_request *req, struct kwriter *body);
 void api_respond_none(struct api_request *req);
 void api_close(struct api_request *req);
 
-/* ApiVersions body listing the dispatch table, with error_code; an
- * UNSUPPORTED_VERSION body is always encoded as v0 (KIP-511). */
-void api_versions_encode_table(struct kwriter *w, int16_t version, int16_t error_code);
+/* ApiVersions body listing the dispatch table entries `b` serves, with
+ * error_code; an UNSUPPORTED_VERSION body is always encoded as v0 (KIP-511). */
+void api_versions_encode_table(const struct broker *b, struct kwriter *w, int16_t version, int16_t error_code);
 
 /* Handlers, by family (one file each). */
 void api_versions_handle(struct api_request *req);
@@ -85,5 +92,8 @@ void api_offset_commit_handle(struct api_request *req);
 void api_offset_fetch_handle(struct api_request *req);
 void api_list_groups_handle(struct api_request *req);
 void api_describe_groups_handle(struct api_request *req);
+/* The metadata quorum (api/describe_quorum.c). */
+void api_describe_quorum_handle(struct api_request *req);
+bool api_describe_quorum_available(const struct broker *b);
 
 #endif

@@ -17,6 +17,7 @@
 #include "broker/protocol/describe_configs.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/describe_groups.h"
+#include "broker/protocol/describe_quorum.h"
 #include "broker/protocol/fetch.h"
 #include "broker/protocol/find_coordinator.h"
 #include "broker/protocol/heartbeat.h"
@@ -36,40 +37,44 @@
 
 /* Ordered by API key. */
 const struct api_entry api_table[] = {
-	{0, "Produce", PRODUCE_MIN_VERSION, PRODUCE_MAX_VERSION, PRODUCE_FLEXIBLE_VERSION, api_produce_handle},
-	{1, "Fetch", FETCH_MIN_VERSION, FETCH_MAX_VERSION, FETCH_FLEXIBLE_VERSION, api_fetch_handle},
+	{0, "Produce", PRODUCE_MIN_VERSION, PRODUCE_MAX_VERSION, PRODUCE_FLEXIBLE_VERSION, api_produce_handle, NULL},
+	{1, "Fetch", FETCH_MIN_VERSION, FETCH_MAX_VERSION, FETCH_FLEXIBLE_VERSION, api_fetch_handle, NULL},
 	{2, "ListOffsets", LIST_OFFSETS_MIN_VERSION, LIST_OFFSETS_MAX_VERSION, LIST_OFFSETS_FLEXIBLE_VERSION,
-	 api_list_offsets_handle},
-	{3, "Metadata", METADATA_MIN_VERSION, METADATA_MAX_VERSION, METADATA_FLEXIBLE_VERSION, api_metadata_handle},
+	 api_list_offsets_handle, NULL},
+	{3, "Metadata", METADATA_MIN_VERSION, METADATA_MAX_VERSION, METADATA_FLEXIBLE_VERSION, api_metadata_handle,
+	 NULL},
 	{8, "OffsetCommit", OFFSET_COMMIT_MIN_VERSION, OFFSET_COMMIT_MAX_VERSION, OFFSET_COMMIT_FLEXIBLE_VERSION,
-	 api_offset_commit_handle},
+	 api_offset_commit_handle, NULL},
 	{9, "OffsetFetch", OFFSET_FETCH_MIN_VERSION, OFFSET_FETCH_MAX_VERSION, OFFSET_FETCH_FLEXIBLE_VERSION,
-	 api_offset_fetch_handle},
+	 api_offset_fetch_handle, NULL},
 	{10, "FindCoordinator", FIND_COORDINATOR_MIN_VERSION, FIND_COORDINATOR_MAX_VERSION,
-	 FIND_COORDINATOR_FLEXIBLE_VERSION, api_find_coordinator_handle},
+	 FIND_COORDINATOR_FLEXIBLE_VERSION, api_find_coordinator_handle, NULL},
 	{11, "JoinGroup", JOIN_GROUP_MIN_VERSION, JOIN_GROUP_MAX_VERSION, JOIN_GROUP_FLEXIBLE_VERSION,
-	 api_join_group_handle},
-	{12, "Heartbeat", HEARTBEAT_MIN_VERSION, HEARTBEAT_MAX_VERSION, HEARTBEAT_FLEXIBLE_VERSION, api_heartbeat_handle},
+	 api_join_group_handle, NULL},
+	{12, "Heartbeat", HEARTBEAT_MIN_VERSION, HEARTBEAT_MAX_VERSION, HEARTBEAT_FLEXIBLE_VERSION, api_heartbeat_handle,
+	 NULL},
 	{13, "LeaveGroup", LEAVE_GROUP_MIN_VERSION, LEAVE_GROUP_MAX_VERSION, LEAVE_GROUP_FLEXIBLE_VERSION,
-	 api_leave_group_handle},
+	 api_leave_group_handle, NULL},
 	{14, "SyncGroup", SYNC_GROUP_MIN_VERSION, SYNC_GROUP_MAX_VERSION, SYNC_GROUP_FLEXIBLE_VERSION,
-	 api_sync_group_handle},
-	{15, "DescribeGroups", DESCRIBE_GROUPS_MIN_VERSION, DESCRIBE_GROUPS_MAX_VERSION, DESCRIBE_GROUPS_FLEXIBLE_VERSION,
-	 api_describe_groups_handle},
+	 api_sync_group_handle, NULL},
+	{15, "DescribeGroups", DESCRIBE_GROUPS_MIN_VERSION, DESCRIBE_GROUPS_MAX_VERSION,
+	 DESCRIBE_GROUPS_FLEXIBLE_VERSION, api_describe_groups_handle, NULL},
 	{16, "ListGroups", LIST_GROUPS_MIN_VERSION, LIST_GROUPS_MAX_VERSION, LIST_GROUPS_FLEXIBLE_VERSION,
-	 api_list_groups_handle},
+	 api_list_groups_handle, NULL},
 	{18, "ApiVersions", API_VERSIONS_MIN_VERSION, API_VERSIONS_MAX_VERSION, API_VERSIONS_FLEXIBLE_VERSION,
-	 api_versions_handle},
+	 api_versions_handle, NULL},
 	{19, "CreateTopics", CREATE_TOPICS_MIN_VERSION, CREATE_TOPICS_MAX_VERSION, CREATE_TOPICS_FLEXIBLE_VERSION,
-	 api_create_topics_handle},
+	 api_create_topics_handle, NULL},
 	{20, "DeleteTopics", DELETE_TOPICS_MIN_VERSION, DELETE_TOPICS_MAX_VERSION, DELETE_TOPICS_FLEXIBLE_VERSION,
-	 api_delete_topics_handle},
+	 api_delete_topics_handle, NULL},
 	{32, "DescribeConfigs", DESCRIBE_CONFIGS_MIN_VERSION, DESCRIBE_CONFIGS_MAX_VERSION,
-	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle},
+	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle, NULL},
 	{37, "CreatePartitions", CREATE_PARTITIONS_MIN_VERSION, CREATE_PARTITIONS_MAX_VERSION,
-	 CREATE_PARTITIONS_FLEXIBLE_VERSION, api_create_partitions_handle},
+	 CREATE_PARTITIONS_FLEXIBLE_VERSION, api_create_partitions_handle, NULL},
 	{44, "IncrementalAlterConfigs", INCREMENTAL_ALTER_CONFIGS_MIN_VERSION, INCREMENTAL_ALTER_CONFIGS_MAX_VERSION,
-	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle},
+	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL},
+	{DESCRIBE_QUORUM_API_KEY, "DescribeQuorum", DESCRIBE_QUORUM_MIN_VERSION, DESCRIBE_QUORUM_MAX_VERSION,
+	 DESCRIBE_QUORUM_FLEXIBLE_VERSION, api_describe_quorum_handle, api_describe_quorum_available},
 };
 const int api_table_len = (int)(sizeof api_table / sizeof api_table[0]);
 
@@ -79,6 +84,14 @@ const struct api_entry *api_lookup(int16_t api_key)
 		if (api_table[i].api_key == api_key)
 			return &api_table[i];
 	return NULL;
+}
+
+const struct api_entry *api_lookup_for(const struct broker *b, int16_t api_key)
+{
+	const struct api_entry *e = api_lookup(api_key);
+	if (e != NULL && e->available != NULL && !e->available(b))
+		return NULL;
+	return e;
 }
 
 static bool api_is_flexible(const struct api_entry *e, int16_t version)
@@ -140,11 +153,11 @@ void api_close(struct api_request *req)
 /* Kafka's answer to an ApiVersions request of a version it does not know:
  * an ApiVersions v0 body with UNSUPPORTED_VERSION and the supported list, so
  * the client can retry with a version we speak. */
-static void api_versions_unsupported(struct net_request *nreq, int32_t correlation_id)
+static void api_versions_unsupported(const struct broker *b, struct net_request *nreq, int32_t correlation_id)
 {
 	struct kwriter w;
 	kw_init(&w, 256);
-	api_versions_encode_table(&w, 0, KERR_UNSUPPORTED_VERSION);
+	api_versions_encode_table(b, &w, 0, KERR_UNSUPPORTED_VERSION);
 	api_send(nreq, API_KEY_API_VERSIONS, false, correlation_id, &w);
 }
 
@@ -156,7 +169,7 @@ void api_dispatch(struct net_request *nreq, const uint8_t *frame, size_t len, vo
 		net_request_close(nreq);
 		return;
 	}
-	const struct api_entry *e = api_lookup(key);
+	const struct api_entry *e = api_lookup_for(b, key);
 	if (!e) {
 		/* Kafka cannot parse a request of an unknown API and closes. */
 		tlog(TLOG_WARN, "api", "peer=%s: unknown api key %d, closing", net_request_peer(nreq), key);
@@ -174,7 +187,7 @@ void api_dispatch(struct net_request *nreq, const uint8_t *frame, size_t len, vo
 				net_request_close(nreq);
 				return;
 			}
-			api_versions_unsupported(nreq, h.correlation_id);
+			api_versions_unsupported(b, nreq, h.correlation_id);
 			return;
 		}
 		tlog(TLOG_WARN, "api", "peer=%s api=%sv%d: unsupported version, closing", net_request_peer(nreq),
