@@ -135,12 +135,16 @@ static int log_roll(struct log *log, int64_t now_ms)
 	if (active->size == 0)
 		return 0;
 	int rc = segment_seal(active);
+	/* No fsync here: a roll happens on the produce path, and an fsync of a
+	 * whole segment (1 GiB by default) would stall the event loop for
+	 * seconds. As Kafka flushes a rolled segment in the background, we start
+	 * its writeback and leave the recovery point where it is: it moves at
+	 * the next log_flush or clean close, and a crash before that rescans
+	 * the segment (recovery keeps every whole batch). */
 	if (rc == 0)
-		rc = segment_flush(active);
+		(void)segment_writeback(active);
 	if (rc == 0)
 		rc = log_add_segment(log, active->next_offset, now_ms);
-	if (rc == 0)
-		rc = log_checkpoint_recovery(log, active->next_offset);
 	return rc;
 }
 
@@ -495,7 +499,14 @@ err:
 int log_flush(struct log *log)
 {
 	struct segment *active = log_active(log);
-	int rc = segment_flush(active);
+	/* Segments rolled since the last flush were only written back
+	 * (log_roll): fsync everything above the recovery point. */
+	int rc = 0;
+	for (size_t i = 0; i + 1 < log->nsegs && rc == 0; i++)
+		if (log->segs[i]->next_offset > log->recovery_point)
+			rc = segment_flush(log->segs[i]);
+	if (rc == 0)
+		rc = segment_flush(active);
 	if (rc != 0)
 		return rc;
 	log->unflushed = 0;

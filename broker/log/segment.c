@@ -461,6 +461,14 @@ int segment_flush(struct segment *seg)
 	return rc != 0 ? rc : time_index_sync(&seg->tidx);
 }
 
+int segment_writeback(struct segment *seg)
+{
+	/* Starts writing the dirty pages out without waiting for the disk. */
+	if (sync_file_range(seg->fd, 0, 0, SYNC_FILE_RANGE_WRITE) < 0)
+		return -errno;
+	return 0;
+}
+
 int64_t segment_roll_base_ms(const struct segment *seg)
 {
 	return seg->first_timestamp >= 0 ? seg->first_timestamp : seg->created_ms;

@@ -99,6 +99,9 @@ int segment_flush(struct segment *seg);
 
 /* Timestamp segment.ms is measured from: the first batch's max_timestamp, or
  * the creation time while there is none (Kafka's rollingBasedTimestamp). */
+/* Starts writeback of the segment's data to disk without waiting for it
+ * (sync_file_range); no durability promise. */
+int segment_writeback(struct segment *seg);
 int64_t segment_roll_base_ms(const struct segment *seg);
 
 /* Timestamp retention.ms is measured against: max_timestamp, or the .log

@@ -822,6 +822,25 @@ static long fx_read_checkpoint(const char *dir, const char *name)
 	return version == 0 ? v : -1;
 }
 
+static void log_append__roll_leaves_recovery_point_to_flush(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 2, NOW, 50, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)(2 * len);
+	struct log *log = fx_open(f, NOW);
+	for (int i = 0; i < 5; i++)
+		fx_append(log, 2, NOW, 50, NOW);
+	assert_true(log_segment_count(log) >= 3);
+	/* Rolling does not fsync on the produce path: the recovery point stays
+	 * until a flush has made every rolled segment durable. */
+	assert_true(fx_read_checkpoint(f->dir, "recovery-point-offset-checkpoint") <= 0);
+	assert_int_equal(log_flush(log), 0);
+	assert_int_equal(fx_read_checkpoint(f->dir, "recovery-point-offset-checkpoint"), 10);
+	log_close(log);
+}
+
 static void log_flush__moves_recovery_point(void **state)
 {
 	struct fx *f = *state;
@@ -887,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_truncate_to__below_first_segment_restarts_empty, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(log_flush__moves_recovery_point, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__roll_leaves_recovery_point_to_flush, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_delete__removes_directory, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_visit__walks_every_batch_across_segments, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_set_drop_cb__sees_batches_retention_deletes, fx_setup, fx_teardown),
