@@ -3,6 +3,7 @@
 #ifndef TERN_BROKER_BROKER_INTERNAL_H
 #define TERN_BROKER_BROKER_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "broker/broker.h"
@@ -46,6 +47,10 @@ int broker_auto_create_topic(struct broker *b, const char *name, struct topic **
 /* api/produce.c: fails the produce requests queued on a partition that is
  * being deleted. */
 void api_produce_abandon(struct partition *p);
+/* True while a batch of `p` is in the claim-check stage. */
+bool api_produce_in_stage(const struct partition *p);
+/* Lets batches waiting on `p` proceed (its object deletes finished). */
+void api_produce_resume(struct partition *p);
 
 /* api/fetch.c: wake parked fetches that wait on `p`; free all on shutdown. */
 void api_fetch_wake(struct broker *b, struct partition *p);

@@ -257,6 +257,9 @@ static void topic_free(struct topic *topic, bool delete_logs)
 		}
 		if (p->cc_refs)
 			claimcheck_refs_free(p->cc_refs);
+		for (size_t k = 0; k < p->cc_deferred_n; k++)
+			free(p->cc_deferred[k]);
+		free(p->cc_deferred);
 		free(p);
 	}
 	free(topic->partitions);

@@ -35,6 +35,12 @@ struct partition {
 	 * until the topic enables claimcheck; owned. */
 	struct claimcheck_refs *cc_refs;
 	struct broker *cc_broker; /* whose stage deletes released objects; borrowed */
+	/* Object deletes and produce rewrites of one partition never overlap
+	 * (broker/offload.c): deletes wait while a batch is in the stage, and
+	 * batches wait while deletes run. */
+	int cc_deletes_inflight;
+	char **cc_deferred; /* keys to delete once the stage is free; owned */
+	size_t cc_deferred_n;
 	/* Produce requests waiting on this partition, in arrival order, while an
 	 * earlier one is in the claim-check stage (api/produce.c). */
 	struct produce_job *pending_head, *pending_tail;

@@ -163,6 +163,8 @@ void claimcheck_refs_add(struct claimcheck_refs *r, const uint8_t *data, size_t 
  * count reached zero. */
 void claimcheck_refs_remove(struct claimcheck_refs *r, const uint8_t *data, size_t len,
 			    void (*gone)(void *arg, const char *key), void *arg);
+/* How many records reference `key` now (0 when none). */
+int64_t claimcheck_refs_count(struct claimcheck_refs *r, const char *key);
 /* Calls fn for every key still referenced (topic deletion). */
 void claimcheck_refs_foreach(struct claimcheck_refs *r, void (*fn)(void *arg, const char *key), void *arg);
 

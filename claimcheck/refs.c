@@ -176,6 +176,15 @@ static void refs_add_key(void *arg, const char *key)
 		refs_grow(r);
 }
 
+int64_t claimcheck_refs_count(struct claimcheck_refs *r, const char *key)
+{
+	pthread_mutex_lock(&r->mu);
+	struct refs_entry **pp = refs_slot(r, key, refs_hash(key));
+	int64_t n = *pp ? (*pp)->count : 0;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
 void claimcheck_refs_add(struct claimcheck_refs *r, const uint8_t *data, size_t len)
 {
 	pthread_mutex_lock(&r->mu);

@@ -205,6 +205,10 @@ static void produce_drain(struct partition *p)
 			return;
 		if (job->state == PRODUCE_JOB_QUEUED && job->needs_stage) {
 			struct broker *b = job->ctx->req->broker;
+			/* A delete of the same content-addressed key must not
+			 * overtake our put: wait for the partition's deletes. */
+			if (p->cc_deletes_inflight > 0)
+				return;
 			struct claimcheck_policy policy = {
 				.threshold_bytes = p->topic->config.claimcheck_threshold_bytes,
 				.max_value_bytes = p->topic->config.claimcheck_max_value_bytes,
@@ -229,6 +233,18 @@ static void produce_drain(struct partition *p)
 		}
 		produce_job_done(job, err);
 	}
+	/* Nothing of p is in the stage now: deletes that waited may go. */
+	offload_flush_deletes(p);
+}
+
+bool api_produce_in_stage(const struct partition *p)
+{
+	return p->pending_head && p->pending_head->state == PRODUCE_JOB_IN_STAGE;
+}
+
+void api_produce_resume(struct partition *p)
+{
+	produce_drain(p);
 }
 
 static void produce_stage_cb(void *arg, int err, const char *errmsg, uint8_t *out, size_t out_len)
