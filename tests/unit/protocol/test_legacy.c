@@ -14,6 +14,7 @@
 #include "broker/protocol/kwriter.h"
 #include "broker/protocol/legacy.h"
 #include "broker/protocol/record.h"
+#include "protocol/codec_test.h"
 
 #define MAX_UNCOMPRESSED ((size_t)64 << 20)
 
@@ -102,16 +103,6 @@ static void put_wrapper(struct kwriter *w, int64_t offset, int8_t magic, int cod
 	};
 	put_msg(w, &m);
 	free(packed);
-}
-
-/* An exact-size heap copy, so a read past the end is caught by ASan. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
 }
 
 static int convert(const struct kwriter *w, uint8_t **out, size_t *out_len)

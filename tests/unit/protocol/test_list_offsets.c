@@ -9,24 +9,13 @@
 #include "broker/protocol/kreader.h"
 #include "broker/protocol/kwriter.h"
 #include "broker/protocol/list_offsets.h"
-
-#define KS(s) ((struct kstr){(s), (int32_t)sizeof(s) - 1})
+#include "protocol/codec_test.h"
 
 static void assert_kstr_same(struct kstr a, struct kstr b)
 {
 	assert_int_equal(a.len, b.len);
 	if (a.len > 0)
 		assert_memory_equal(a.p, b.p, (size_t)a.len);
-}
-
-/* An exact-size heap copy, so a read past the end is caught by ASan. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
 }
 
 static struct list_offsets_partition sample_partitions[] = {

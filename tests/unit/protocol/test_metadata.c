@@ -9,8 +9,8 @@
 #include "broker/protocol/kreader.h"
 #include "broker/protocol/kwriter.h"
 #include "broker/protocol/metadata.h"
+#include "protocol/codec_test.h"
 
-#define KS(s) ((struct kstr){(s), (int32_t)sizeof(s) - 1})
 #define KNULL ((struct kstr){NULL, -1})
 
 static void assert_kstr_same(struct kstr a, struct kstr b)
@@ -25,16 +25,6 @@ static void assert_i32s_same(const int32_t *a, int32_t na, const int32_t *b, int
 	assert_int_equal(na, nb);
 	for (int32_t i = 0; i < na; i++)
 		assert_int_equal(a[i], b[i]);
-}
-
-/* An exact-size heap copy, so a read past the end is caught by ASan. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
 }
 
 static struct metadata_request_topic sample_request_topics[] = {

@@ -9,8 +9,8 @@
 #include "broker/protocol/kreader.h"
 #include "broker/protocol/kwriter.h"
 #include "broker/protocol/produce.h"
+#include "protocol/codec_test.h"
 
-#define KS(s) ((struct kstr){(s), (int32_t)sizeof(s) - 1})
 #define KNULL ((struct kstr){NULL, -1})
 
 static void assert_kstr_same(struct kstr a, struct kstr b)
@@ -25,16 +25,6 @@ static void assert_kbytes_same(struct kbytes a, struct kbytes b)
 	assert_int_equal(a.len, b.len);
 	if (a.len > 0)
 		assert_memory_equal(a.p, b.p, (size_t)a.len);
-}
-
-/* An exact-size heap copy, so a read past the end is caught by ASan. */
-static uint8_t *dup_exact(const uint8_t *p, size_t n)
-{
-	uint8_t *c = malloc(n ? n : 1);
-	assert_non_null(c);
-	if (n)
-		memcpy(c, p, n);
-	return c;
 }
 
 static const uint8_t records_a[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9};
