@@ -47,6 +47,42 @@ int broker_auto_create_topic(struct broker *b, const char *name, struct topic **
 	return rc;
 }
 
+struct partition *broker_leader_partition(struct broker *b, struct kstr topic, int32_t index, int16_t *err)
+{
+	struct partition *p = topics_partition(&b->topics, topic, index);
+	if (p != NULL && p->is_leader)
+		return p;
+	*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (p != NULL) {
+		*err = KERR_NOT_LEADER_OR_FOLLOWER;
+	} else if (b->metadata != NULL && topic.len > 0 && topic.len <= TOPIC_NAME_MAX) {
+		/* Hosted elsewhere: the client's metadata is stale. */
+		char name[TOPIC_NAME_MAX + 1];
+		memcpy(name, topic.p, (size_t)topic.len);
+		name[topic.len] = '\0';
+		struct metadata_image *img = metadata_image(b->metadata);
+		const struct image_topic *t = image_topic_by_name(img, name);
+		if (t != NULL && image_topic_partition(t, index) != NULL)
+			*err = KERR_NOT_LEADER_OR_FOLLOWER;
+		image_unref(img);
+	}
+	return NULL;
+}
+
+int broker_delete_topic(struct broker *b, struct topic *topic)
+{
+	char name[TOPIC_NAME_MAX + 1];
+	snprintf(name, sizeof name, "%s", topic->name);
+	/* Objects the topic references go with it; queued produces fail. */
+	offload_release_topic(b, topic);
+	for (int32_t p = 0; p < topic->partition_count; p++)
+		api_produce_abandon(topic->partitions[p]);
+	int rc = topics_delete(&b->topics, topic);
+	if (rc == KERR_NONE)
+		tlog(TLOG_INFO, "topics", "deleted topic %s", name);
+	return rc;
+}
+
 /* log.retention.check.interval.ms: retention and time-based roll. */
 static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -55,6 +91,8 @@ static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < b->topics.count; i++) {
 		struct topic *t = b->topics.items[i];
 		for (int32_t p = 0; p < t->partition_count; p++) {
+			if (!t->partitions[p])
+				continue; /* hosted by other brokers */
 			int n = log_enforce_retention(t->partitions[p]->log, now);
 			if (n > 0)
 				tlog(TLOG_INFO, "log", "%s-%d: retention deleted %d segment(s), log start offset %lld",

@@ -17,6 +17,10 @@ struct fetch_parked;
 struct group_coordinator;
 struct claimcheck_stage;
 struct metadata;
+struct controller_host;
+struct controller_channel;
+struct lifecycle;
+struct publisher;
 
 struct broker {
 	struct event_base *base;          /* borrowed */
@@ -28,6 +32,11 @@ struct broker {
 	struct group_coordinator *groups;
 	struct claimcheck_stage *cc;      /* the claim-check stage (worker pool + object store) */
 	struct metadata *metadata;        /* the metadata quorum member; NULL without controller.quorum.voters */
+	/* With a quorum only (NULL otherwise), created by metadata_start: */
+	struct controller_host *controller; /* the active controller when this node leads */
+	struct controller_channel *channel; /* requests to the active controller */
+	struct lifecycle *lifecycle;        /* registration and heartbeats */
+	struct publisher *publisher;        /* image -> local logs and roles */
 	char advertised_host[256];
 	int advertised_port;
 };
@@ -43,6 +52,16 @@ void broker_partition_appended(struct broker *b, struct partition *p);
 /* Creates a topic with the broker's defaults (auto.create.topics.enable,
  * num.partitions). Returns KERR_*. */
 int broker_auto_create_topic(struct broker *b, const char *name, struct topic **out);
+
+/* The partition if this broker leads it (produce, consumer fetch, list
+ * offsets); otherwise NULL with *err NOT_LEADER_OR_FOLLOWER (it exists, led
+ * elsewhere: the client refreshes its metadata) or
+ * UNKNOWN_TOPIC_OR_PARTITION. */
+struct partition *broker_leader_partition(struct broker *b, struct kstr topic, int32_t index, int16_t *err);
+
+/* Deletes a local topic: releases its claim-check objects, fails its queued
+ * produce requests, removes its logs and catalog entry. Returns KERR_*. */
+int broker_delete_topic(struct broker *b, struct topic *topic);
 
 /* api/produce.c: fails the produce requests queued on a partition that is
  * being deleted. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The value kinds the table knows. SHORT is stored in an int32_t field and
@@ -819,6 +820,8 @@ struct config_voter_ctx {
 	size_t errlen;
 };
 
+/* Parses one "id@host:port" voter; a failure says which part is wrong, so
+ * the one-line startup error is enough to fix the file. */
 static int config_voter_item(const char *item, void *arg)
 {
 	struct config_voter_ctx *c = arg;
@@ -826,36 +829,82 @@ static int config_voter_item(const char *item, void *arg)
 	struct config_voter v = {0};
 	int64_t id;
 	char idbuf[32];
-	if (at == NULL || at == item || (size_t)(at - item) >= sizeof idbuf)
+	const char *why = "expected id@host:port";
+	if (at == NULL) {
+		why = "no '@' (expected id@host:port)";
 		goto bad;
+	}
+	if (at == item || (size_t)(at - item) >= sizeof idbuf) {
+		why = "the id before '@' must be a node id 0-2147483647";
+		goto bad;
+	}
 	memcpy(idbuf, item, (size_t)(at - item));
 	idbuf[at - item] = '\0';
 	char sub[16];
-	if (config_parse_i64(idbuf, 0, INT32_MAX, &id, "id", sub, sizeof sub) != 0)
+	if (config_parse_i64(idbuf, 0, INT32_MAX, &id, "id", sub, sizeof sub) != 0) {
+		why = "the id before '@' must be a node id 0-2147483647";
 		goto bad;
-	if (config_parse_hostport(at + 1, &v.host, &v.port) != 0)
+	}
+	const char *hp = at + 1, *colon = strrchr(hp, ':');
+	if (colon == NULL || colon[1] == '\0') {
+		why = "no port (expected id@host:port)";
 		goto bad;
-	if (v.host[0] == '\0' || v.port == 0) {
+	}
+	if (config_parse_hostport(hp, &v.host, &v.port) != 0) {
+		/* Which part is wrong: the port, an unbracketed IPv6 host, or
+		 * a host with a blank, '/' or '@'. */
+		bool digits = true;
+		for (const char *q = colon + 1; *q; q++)
+			if (!isdigit((unsigned char)*q))
+				digits = false;
+		if (!digits)
+			why = "the port must be a number 1-65535";
+		else if (strlen(colon + 1) > 5 || strtol(colon + 1, NULL, 10) > 65535)
+			why = "port out of range 1-65535";
+		else if (hp[0] != '[' && memchr(hp, ':', (size_t)(colon - hp)) != NULL)
+			why = "an IPv6 host needs brackets: id@[addr]:port";
+		else
+			why = "invalid host";
+		goto bad;
+	}
+	if (v.host[0] == '\0') {
 		free(v.host);
+		why = "no host (expected id@host:port)";
+		goto bad;
+	}
+	if (v.port == 0) {
+		free(v.host);
+		why = "port out of range 1-65535 (a voter cannot use port 0)";
 		goto bad;
 	}
 	v.id = (int32_t)id;
-	for (int i = 0; i < c->cfg->voter_count; i++)
-		if (c->cfg->voter_list[i].id == v.id) {
-			config_err(c->errbuf, c->errlen, "controller.quorum.voters: voter id %d appears twice", (int)v.id);
+	for (int i = 0; i < c->cfg->voter_count; i++) {
+		const struct config_voter *o = &c->cfg->voter_list[i];
+		if (o->id == v.id) {
+			config_err(c->errbuf, c->errlen, "controller.quorum.voters: voter id %d appears twice",
+				   (int)v.id);
 			free(v.host);
 			return -1;
 		}
+		if (o->port == v.port && strcmp(o->host, v.host) == 0) {
+			config_err(c->errbuf, c->errlen,
+				   "controller.quorum.voters: voters %d and %d have the same address %s:%d", (int)o->id,
+				   (int)v.id, v.host, (int)v.port);
+			free(v.host);
+			return -1;
+		}
+	}
 	struct config_voter *nv = realloc(c->cfg->voter_list, sizeof *nv * (size_t)(c->cfg->voter_count + 1));
 	if (nv == NULL) {
 		free(v.host);
+		config_err(c->errbuf, c->errlen, "out of memory");
 		return -1;
 	}
 	c->cfg->voter_list = nv;
 	nv[c->cfg->voter_count++] = v;
 	return 0;
 bad:
-	config_err(c->errbuf, c->errlen, "controller.quorum.voters: invalid voter '%s' (expected id@host:port)", item);
+	config_err(c->errbuf, c->errlen, "controller.quorum.voters: invalid voter '%s': %s", item, why);
 	return -1;
 }
 
@@ -907,6 +956,65 @@ static int config_dir_item(const char *item, void *arg)
 		return -1;
 	cfg->log_dirs_count++;
 	return 0;
+}
+
+/* Checks, without creating anything, that directory `dir` (a value of
+ * `key`) exists or could be created: it is a directory, or its nearest
+ * existing ancestor is one. The broker creates it later; this catches the
+ * impossible case (a regular file in the way) at load, as a one-line error
+ * naming the key, instead of as a storage error after startup began.
+ * Permissions are left to the broker (root may write anywhere). */
+static int config_check_dir(const char *key, const char *dir, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			config_err(errbuf, errlen, "%s: %s exists and is not a directory", key, dir);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT && errno != ENOTDIR) {
+		config_err(errbuf, errlen, "%s: cannot use %s: %s", key, dir, strerror(errno));
+		return -1;
+	}
+	char *p = strdup(dir);
+	if (p == NULL) {
+		config_err(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	/* Walks up to the nearest existing ancestor ("." for a relative path
+	 * with no existing component, "/" at the top). */
+	int rc = 0;
+	for (;;) {
+		size_t n = strlen(p);
+		while (n > 1 && p[n - 1] == '/')
+			p[--n] = '\0';
+		char *slash = strrchr(p, '/');
+		if (slash == NULL) {
+			snprintf(p, n + 1, ".");
+		} else if (slash == p) {
+			p[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		if (stat(p, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				config_err(errbuf, errlen, "%s: cannot create %s: %s is not a directory", key, dir, p);
+				rc = -1;
+			}
+			break;
+		}
+		if (errno != ENOENT && errno != ENOTDIR) {
+			config_err(errbuf, errlen, "%s: cannot create %s: %s: %s", key, dir, p, strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (strcmp(p, "/") == 0 || strcmp(p, ".") == 0)
+			break;
+	}
+	free(p);
+	return rc;
 }
 
 static bool config_is_explicit(const struct broker_config *cfg, const char *name)
@@ -969,6 +1077,16 @@ static int config_resolve(struct broker_config *cfg, char *errbuf, size_t errlen
 	if (cfg->log_dirs_count == 0) {
 		config_err(errbuf, errlen, "log.dirs: no directory given");
 		return -1;
+	}
+	{
+		/* Name the key the directory came from. */
+		const char *dir_key = config_is_explicit(cfg, "log.dirs") ? "log.dirs" : "log.dir";
+		for (int i = 0; i < cfg->log_dirs_count; i++)
+			if (config_check_dir(dir_key, cfg->log_dirs_list[i], errbuf, errlen) != 0)
+				return -1;
+		if (cfg->metadata_log_dir != NULL &&
+		    config_check_dir("metadata.log.dir", cfg->metadata_log_dir, errbuf, errlen) != 0)
+			return -1;
 	}
 
 	if (cfg->group_min_session_timeout_ms > cfg->group_max_session_timeout_ms) {
@@ -1121,6 +1239,30 @@ static int config_resolve(struct broker_config *cfg, char *errbuf, size_t errlen
 
 	if (config_each_item(cfg->controller_quorum_voters, config_voter_item, &vc) != 0)
 		return -1;
+	if (cfg->voter_count > 0) {
+		/* A member that is not a voter joins the quorum from its own
+		 * controller listener, which must then have a fixed port (the
+		 * voters dial it). metadata_start() checks the same; failing
+		 * here makes it a one-line configuration error. */
+		bool is_voter = false;
+		for (int i = 0; i < cfg->voter_count; i++)
+			if (cfg->voter_list[i].id == cfg->node_id)
+				is_voter = true;
+		if (!is_voter && cfg->controller_port < 0) {
+			config_err(errbuf, errlen,
+				   "node.id: %d is not in controller.quorum.voters (%s) and there is no controller "
+				   "listener (listeners + controller.listener.names) to join the quorum from",
+				   (int)cfg->node_id, cfg->controller_quorum_voters);
+			return -1;
+		}
+		if (!is_voter && cfg->controller_port == 0) {
+			config_err(errbuf, errlen,
+				   "listeners: node %d is not in controller.quorum.voters, so its controller listener "
+				   "needs a fixed port, not 0",
+				   (int)cfg->node_id);
+			return -1;
+		}
+	}
 	if (config_each_item(cfg->controller_quorum_bootstrap_servers, config_bootstrap_item, &vc) != 0)
 		return -1;
 	return 0;

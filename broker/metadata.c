@@ -10,7 +10,11 @@
 #include <sys/stat.h>
 
 #include "broker/broker_internal.h"
+#include "broker/controller_channel.h"
+#include "broker/controller_host.h"
+#include "broker/lifecycle.h"
 #include "broker/logger.h"
+#include "broker/publisher.h"
 #include "raft/record_batch.h"
 
 #define METADATA_LOG "metadata"
@@ -24,6 +28,10 @@ struct metadata {
 	struct quorum_sink sink; /* proposal outcomes, drained on the broker's loop */
 	struct event *sink_ev;   /* activated by the raft thread, runs on the broker's loop */
 	bool sink_ready;         /* sink initialised: close it on stop */
+	/* Activated by the raft thread (coalescing) when the role changed or a
+	 * new image was published; run on the broker's loop. */
+	struct event *role_ev;
+	struct event *image_ev;
 
 	/* Raft thread only: the image the state machine builds on (owned). */
 	struct metadata_image *fsm_image;
@@ -49,6 +57,17 @@ static void metadata_publish(struct metadata *m, struct metadata_image *img)
 	m->published = img;
 	pthread_mutex_unlock(&m->lock);
 	image_unref(old);
+	if (m->image_ev != NULL)
+		event_active(m->image_ev, EV_READ, 0);
+}
+
+static void metadata_role_cb(void *arg, int role, int32_t leader_id, uint64_t term)
+{
+	(void)role;
+	(void)leader_id;
+	(void)term;
+	struct metadata *m = arg;
+	event_active(m->role_ev, EV_READ, 0);
 }
 
 static void metadata_apply_cb(void *arg, const void *buf, size_t len, uint64_t index, uint64_t term)
@@ -114,8 +133,36 @@ static void metadata_sink_notify_cb(void *arg)
 
 static void metadata_sink_cb(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
 	struct metadata *m = arg;
 	quorum_sink_drain(&m->sink);
+}
+
+/* The role seen on the loop: the controller host follows leadership; the
+ * broker's lifecycle retries at once towards a new leader. */
+static void metadata_role_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct metadata *m = arg;
+	struct broker *b = m->broker;
+	struct quorum_status st;
+	quorum_status(m->quorum, &st);
+	controller_host_role_changed(b->controller, st.role, st.term);
+	lifecycle_poke(b->lifecycle);
+	/* A follower's first known leader may be what lets the publisher start. */
+	event_active(m->image_ev, EV_READ, 0);
+}
+
+static void metadata_image_ev_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct metadata *m = arg;
+	struct metadata_image *img = metadata_image(m);
+	publisher_update(m->broker->publisher, img, lifecycle_caught_up(m->broker->lifecycle));
+	image_unref(img);
 }
 
 /* ---- lifetime ---- */
@@ -139,12 +186,28 @@ static int metadata_mkdirs(char *path)
 
 static void metadata_free(struct metadata *m)
 {
+	struct broker *b = m->broker;
 	if (m->quorum != NULL)
 		quorum_free(m->quorum); /* stops it first: every completion is posted */
 	if (m->sink_ready)
 		quorum_sink_close(&m->sink); /* runs what the stop posted */
+	/* The channel fails its requests (lifecycle callbacks), the host its
+	 * waiting completions (lifecycle and API callbacks): both before the
+	 * lifecycle goes. */
+	controller_channel_free(b->channel);
+	b->channel = NULL;
+	controller_host_free(b->controller);
+	b->controller = NULL;
+	lifecycle_free(b->lifecycle);
+	b->lifecycle = NULL;
+	publisher_free(b->publisher);
+	b->publisher = NULL;
 	if (m->sink_ev != NULL)
 		event_free(m->sink_ev);
+	if (m->role_ev != NULL)
+		event_free(m->role_ev);
+	if (m->image_ev != NULL)
+		event_free(m->image_ev);
 	image_unref(m->fsm_image);
 	image_unref(m->published);
 	pthread_mutex_destroy(&m->lock);
@@ -231,11 +294,18 @@ int metadata_start(struct broker *b)
 		.apply_cb = metadata_apply_cb,
 		.snapshot_cb = metadata_snapshot_cb,
 		.restore_cb = metadata_restore_cb,
+		.role_cb = metadata_role_cb,
 	};
 
 	m->fsm_image = image_empty();
 	m->sink_ev = event_new(b->base, -1, 0, metadata_sink_cb, m);
-	if (m->fsm_image == NULL || m->sink_ev == NULL) {
+	m->role_ev = event_new(b->base, -1, 0, metadata_role_ev_cb, m);
+	m->image_ev = event_new(b->base, -1, 0, metadata_image_ev_cb, m);
+	b->controller = controller_host_new(b);
+	b->channel = controller_channel_new(b);
+	b->publisher = publisher_new(b);
+	if (m->fsm_image == NULL || m->sink_ev == NULL || m->role_ev == NULL || m->image_ev == NULL ||
+	    b->controller == NULL || b->channel == NULL || b->publisher == NULL) {
 		tlog(TLOG_ERROR, METADATA_LOG, "out of memory starting the metadata quorum");
 		goto err;
 	}
@@ -259,6 +329,13 @@ int metadata_start(struct broker *b)
 	free(voters);
 	free(addrs);
 	b->metadata = m;
+	/* Registration starts once the member runs (it reads the quorum's state). */
+	b->lifecycle = lifecycle_new(b);
+	if (b->lifecycle == NULL) {
+		tlog(TLOG_ERROR, METADATA_LOG, "out of memory starting the broker lifecycle");
+		metadata_stop(b);
+		return -1;
+	}
 	tlog(TLOG_INFO, METADATA_LOG, "node %d: metadata quorum of %d voter(s) running, data in %s", (int)cfg->node_id,
 	     cfg->voter_count, dir);
 	return 0;
@@ -282,6 +359,22 @@ void metadata_stop(struct broker *b)
 void metadata_quorum_status(struct metadata *m, struct quorum_status *out)
 {
 	quorum_status(m->quorum, out);
+}
+
+void metadata_notify_image(struct metadata *m)
+{
+	if (m != NULL && m->image_ev != NULL)
+		event_active(m->image_ev, EV_READ, 0);
+}
+
+int metadata_propose(struct metadata *m, const void *buf, size_t len, quorum_propose_cb cb, void *arg)
+{
+	return quorum_propose(m->quorum, buf, len, &m->sink, cb, arg);
+}
+
+int metadata_barrier(struct metadata *m, quorum_propose_cb cb, void *arg)
+{
+	return quorum_barrier(m->quorum, &m->sink, cb, arg);
 }
 
 struct metadata_image *metadata_image(struct metadata *m)

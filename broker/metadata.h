@@ -44,6 +44,14 @@ void metadata_stop(struct broker *b);
 /* Copies the quorum's last published state. `m` must be running. */
 void metadata_quorum_status(struct metadata *m, struct quorum_status *out);
 
+/* Appends an entry / a barrier (raft/quorum.h) from the broker's loop; `cb`
+ * runs on the loop. Return 0 or a QUORUM_E* code (cb not called). */
+int metadata_propose(struct metadata *m, const void *buf, size_t len, quorum_propose_cb cb, void *arg);
+int metadata_barrier(struct metadata *m, quorum_propose_cb cb, void *arg);
+
+/* Runs the publisher on the current image soon (on the loop). */
+void metadata_notify_image(struct metadata *m);
+
 /* The last published image, as an owned reference (image_unref() when done);
  * never NULL while `m` runs. Any thread. */
 struct metadata_image *metadata_image(struct metadata *m);

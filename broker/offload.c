@@ -28,7 +28,7 @@ static void offload_delete_done(void *arg, int err, const char *errmsg, uint8_t 
 	struct topic *t = topics_find_cstr(&d->broker->topics, d->topic);
 	if (t && memcmp(t->id, d->topic_id, 16) == 0 && d->partition < t->partition_count) {
 		struct partition *p = t->partitions[d->partition];
-		if (--p->cc_deletes_inflight == 0)
+		if (p && --p->cc_deletes_inflight == 0)
 			api_produce_resume(p);
 	}
 	free(d);
@@ -99,7 +99,7 @@ void offload_attach_topic(struct broker *b, struct topic *t)
 		return;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		struct partition *p = t->partitions[i];
-		if (p->cc_refs)
+		if (!p || p->cc_refs)
 			continue;
 		p->cc_refs = claimcheck_refs_new();
 		if (!p->cc_refs) {
@@ -133,6 +133,8 @@ void offload_release_topic(struct broker *b, struct topic *t)
 		return;
 	for (int32_t i = 0; i < t->partition_count; i++) {
 		struct partition *p = t->partitions[i];
+		if (!p)
+			continue;
 		if (p->cc_refs)
 			claimcheck_refs_foreach(p->cc_refs, offload_delete_now, b);
 		for (size_t k = 0; k < p->cc_deferred_n; k++)

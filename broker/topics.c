@@ -231,6 +231,9 @@ static struct partition *topics_partition_open(struct topics *t, struct topic *t
 		topics_remove_stale_dir(dir);
 	p->topic = topic;
 	p->index = index;
+	/* One broker leads everything; with a quorum the image decides
+	 * (broker/publisher.c). */
+	p->is_leader = t->cfg->voter_count == 0;
 	p->log = log_open(dir, &topic->config.log, now_ms, err);
 	if (!p->log) {
 		free(p);
@@ -278,7 +281,20 @@ static int topics_insert(struct topics *t, struct topic *topic)
 	return 0;
 }
 
-static int topics_grow(struct topics *t, struct topic *topic, int32_t count, bool fresh, int64_t now_ms)
+/* Whether partition `index` of `topic` has a directory in the log dir. */
+static bool topics_partition_dir_exists(const struct topics *t, const struct topic *topic, int32_t index)
+{
+	char dir[4096];
+	struct stat st;
+	topics_partition_dir(t, topic->name, index, dir, sizeof dir);
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Grows `topic` to `count` partitions. With `hosted_only` (a quorum member
+ * loading its catalog) only partitions that have a directory are opened;
+ * the others stay NULL: another broker hosts them. */
+static int topics_grow_some(struct topics *t, struct topic *topic, int32_t count, bool fresh, bool hosted_only,
+			    int64_t now_ms)
 {
 	struct partition **ps = realloc(topic->partitions, sizeof *ps * (size_t)count);
 	if (!ps)
@@ -286,6 +302,11 @@ static int topics_grow(struct topics *t, struct topic *topic, int32_t count, boo
 	topic->partitions = ps;
 	for (int32_t i = topic->partition_count; i < count; i++) {
 		int err = 0;
+		if (hosted_only && !topics_partition_dir_exists(t, topic, i)) {
+			ps[i] = NULL;
+			topic->partition_count = i + 1;
+			continue;
+		}
 		ps[i] = topics_partition_open(t, topic, i, fresh, now_ms, &err);
 		if (!ps[i]) {
 			tlog(TLOG_ERROR, "topics", "cannot open partition %s-%d: %s", topic->name, i, strerror(-err));
@@ -294,6 +315,11 @@ static int topics_grow(struct topics *t, struct topic *topic, int32_t count, boo
 		topic->partition_count = i + 1;
 	}
 	return 0;
+}
+
+static int topics_grow(struct topics *t, struct topic *topic, int32_t count, bool fresh, int64_t now_ms)
+{
+	return topics_grow_some(t, topic, count, fresh, false, now_ms);
 }
 
 /* Loads one catalog file. */
@@ -337,7 +363,7 @@ static int topics_load(struct topics *t, const char *name, int64_t now_ms, char 
 	}
 	topic->internal = name[0] == '_' && name[1] == '_';
 	topic_config_resolve(t->cfg, &topic->overrides, &topic->config);
-	int rc = topics_grow(t, topic, partitions, false, now_ms);
+	int rc = topics_grow_some(t, topic, partitions, false, t->cfg->voter_count > 0, now_ms);
 	if (rc == 0)
 		rc = topics_insert(t, topic);
 	if (rc != 0) {
@@ -576,6 +602,108 @@ int topics_set_overrides(struct topics *t, struct topic *topic, const struct top
 	topic_overrides_free(&old);
 	topic_config_resolve(t->cfg, &topic->overrides, &topic->config);
 	for (int32_t i = 0; i < topic->partition_count; i++)
-		log_set_config(topic->partitions[i]->log, &topic->config.log);
+		if (topic->partitions[i])
+			log_set_config(topic->partitions[i]->log, &topic->config.log);
 	return KERR_NONE;
+}
+
+/* ---- quorum mode: the catalog follows the metadata image ---- */
+
+int topics_adopt(struct topics *t, const char *name, const uint8_t id[16], int32_t partition_count,
+		 const struct topic_overrides *ov, struct topic **out)
+{
+	if (!topics_name_valid(name, strlen(name)) || partition_count <= 0)
+		return KERR_INVALID_REQUEST;
+	if (topics_find_cstr(t, name))
+		return KERR_TOPIC_ALREADY_EXISTS;
+	struct topic *topic = calloc(1, sizeof *topic);
+	if (!topic || !(topic->name = strdup(name)))
+		goto err;
+	memcpy(topic->id, id, 16);
+	topic->internal = name[0] == '_' && name[1] == '_';
+	for (int i = 0; ov && i < ov->count; i++)
+		if (topic_overrides_set(&topic->overrides, ov->items[i].name, ov->items[i].value) != 0)
+			goto err;
+	topic_config_resolve(t->cfg, &topic->overrides, &topic->config);
+	topic->partitions = calloc((size_t)partition_count, sizeof *topic->partitions);
+	if (!topic->partitions)
+		goto err;
+	topic->partition_count = partition_count;
+	if (topics_persist(t, topic) != 0 || topics_insert(t, topic) != 0) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/" TOPICS_META_DIR "/%s", t->log_dir, name);
+		unlink(path);
+		topic_free(topic, false);
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	*out = topic;
+	return KERR_NONE;
+err:
+	if (topic)
+		topic_free(topic, false);
+	return KERR_UNKNOWN_SERVER_ERROR;
+}
+
+int topics_resize(struct topics *t, struct topic *topic, int32_t count)
+{
+	if (count <= topic->partition_count)
+		return KERR_NONE;
+	struct partition **ps = realloc(topic->partitions, sizeof *ps * (size_t)count);
+	if (!ps)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	topic->partitions = ps;
+	for (int32_t i = topic->partition_count; i < count; i++)
+		ps[i] = NULL;
+	topic->partition_count = count;
+	return topics_persist(t, topic) == 0 ? KERR_NONE : KERR_KAFKA_STORAGE_ERROR;
+}
+
+/* A directory whose partition.metadata names another topic id belongs to an
+ * earlier topic of the same name: it is not this partition's data. */
+static bool topics_dir_is_other_topic(const char *dir, const uint8_t id[16])
+{
+	char path[4200], want[23];
+	snprintf(path, sizeof path, "%s/partition.metadata", dir);
+	char *content = topics_read_file(path);
+	if (!content)
+		return false;
+	topics_uuid_str(id, want);
+	const char *k = strstr(content, "topic_id: ");
+	bool other = k != NULL && strncmp(k + 10, want, 22) != 0;
+	free(content);
+	return other;
+}
+
+int topics_host_partition(struct topics *t, struct topic *topic, int32_t index, int64_t now_ms)
+{
+	if (index < 0 || index >= topic->partition_count)
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (topic->partitions[index])
+		return KERR_NONE;
+	char dir[4096];
+	topics_partition_dir(t, topic->name, index, dir, sizeof dir);
+	int err = 0;
+	topic->partitions[index] = topics_partition_open(t, topic, index, topics_dir_is_other_topic(dir, topic->id),
+							 now_ms, &err);
+	if (!topic->partitions[index]) {
+		tlog(TLOG_ERROR, "topics", "cannot open partition %s-%d: %s", topic->name, index, strerror(-err));
+		return KERR_KAFKA_STORAGE_ERROR;
+	}
+	return KERR_NONE;
+}
+
+void topics_drop_partition(struct topics *t, struct topic *topic, int32_t index)
+{
+	(void)t;
+	if (index < 0 || index >= topic->partition_count || !topic->partitions[index])
+		return;
+	struct partition *p = topic->partitions[index];
+	topic->partitions[index] = NULL;
+	(void)log_delete(p->log);
+	if (p->cc_refs)
+		claimcheck_refs_free(p->cc_refs);
+	for (size_t k = 0; k < p->cc_deferred_n; k++)
+		free(p->cc_deferred[k]);
+	free(p->cc_deferred);
+	free(p);
 }

@@ -31,6 +31,11 @@ struct partition {
 	int32_t index;
 	struct log *log;
 	int32_t leader_epoch;
+	/* This broker leads the partition: it takes produce and serves
+	 * consumers. Always true on a broker without a quorum; otherwise set
+	 * from the metadata image (broker/publisher.c). */
+	bool is_leader;
+	int32_t partition_epoch; /* the image's, -1 without a quorum */
 	/* Claim-check (broker/offload.c): the objects this log references, NULL
 	 * until the topic enables claimcheck; owned. */
 	struct claimcheck_refs *cc_refs;
@@ -50,7 +55,9 @@ struct topic {
 	char *name;
 	uint8_t id[16];
 	int32_t partition_count;
-	struct partition **partitions; /* [partition_count] */
+	/* [partition_count]; with a quorum, NULL for a partition this broker
+	 * does not host (not among its replicas). */
+	struct partition **partitions;
 	struct topic_overrides overrides;
 	struct topic_config config; /* effective values */
 	bool internal;
@@ -94,6 +101,20 @@ int topics_add_partitions(struct topics *t, struct topic *topic, int32_t count, 
 /* Replaces the topic's overrides (validated), persists them and applies the
  * new effective config to its logs. Returns KERR_*. */
 int topics_set_overrides(struct topics *t, struct topic *topic, const struct topic_overrides *ov);
+
+/* With a metadata quorum the image decides what exists (broker/publisher.c):
+ *
+ * topics_adopt() enters a topic of the image into the catalog under the
+ * image's id, with no local partition yet; topics_resize() follows a
+ * partition count that grew; topics_host_partition() opens (creating if
+ * needed) the log of a partition this broker is a replica of, and
+ * topics_drop_partition() deletes the log of one it no longer is. On open,
+ * a quorum member loads only the partitions that have a directory. */
+int topics_adopt(struct topics *t, const char *name, const uint8_t id[16], int32_t partition_count,
+		 const struct topic_overrides *ov, struct topic **out);
+int topics_resize(struct topics *t, struct topic *topic, int32_t count);
+int topics_host_partition(struct topics *t, struct topic *topic, int32_t index, int64_t now_ms);
+void topics_drop_partition(struct topics *t, struct topic *topic, int32_t index);
 
 /* Kafka's printed form of a uuid: base64url without padding (22 chars + NUL). */
 void topics_uuid_str(const uint8_t id[16], char out[23]);

@@ -473,7 +473,7 @@ int controller_register_broker(struct controller *ctl, const struct controller_r
 	struct controller_session *s = controller_session(ctl, req->broker_id);
 	if (old != NULL && !old->fenced && memcmp(old->incarnation_id, req->incarnation_id, 16) != 0 && s != NULL &&
 	    s->deadline_ms > now_ms) {
-		reply->error_code = CONTROLLER_ERR_DUPLICATE_BROKER_REGISTRATION;
+		reply->error_code = KERR_DUPLICATE_BROKER_REGISTRATION;
 		return 0;
 	}
 	int64_t epoch = ctl->committed_index > INT64_MAX - 1 ? INT64_MAX - 1 : (int64_t)ctl->committed_index;
@@ -537,11 +537,11 @@ int controller_heartbeat(struct controller *ctl, const struct controller_heartbe
 	}
 	const struct image_broker *b = image_broker(ctl->view, req->broker_id);
 	if (b == NULL) {
-		reply->error_code = CONTROLLER_ERR_BROKER_ID_NOT_REGISTERED;
+		reply->error_code = KERR_BROKER_ID_NOT_REGISTERED;
 		return 0;
 	}
 	if (b->epoch != req->broker_epoch) {
-		reply->error_code = CONTROLLER_ERR_STALE_BROKER_EPOCH;
+		reply->error_code = KERR_STALE_BROKER_EPOCH;
 		return 0;
 	}
 	struct controller_session *s = controller_session_get(ctl, req->broker_id);
@@ -1199,9 +1199,9 @@ static int16_t controller_check_isr(const struct controller_proposal *p, const s
 			if (c->new_isr[j] == id)
 				return KERR_INVALID_REQUEST;
 		if (!controller_contains(&part->replicas, id))
-			return CONTROLLER_ERR_INELIGIBLE_REPLICA;
+			return KERR_INELIGIBLE_REPLICA;
 		if (!controller_live(id, p->view))
-			return CONTROLLER_ERR_INELIGIBLE_REPLICA;
+			return KERR_INELIGIBLE_REPLICA;
 		has_leader |= id == leader;
 	}
 	return has_leader ? KERR_NONE : KERR_INVALID_REQUEST;
@@ -1220,7 +1220,7 @@ int controller_alter_partition(struct controller *ctl, int32_t broker_id, int64_
 	}
 	const struct image_broker *b = image_broker(ctl->view, broker_id);
 	if (b == NULL || b->epoch != broker_epoch) {
-		*top_error = CONTROLLER_ERR_STALE_BROKER_EPOCH;
+		*top_error = KERR_STALE_BROKER_EPOCH;
 		return 0;
 	}
 	struct controller_proposal *p = controller_begin(ctl);
@@ -1247,7 +1247,7 @@ int controller_alter_partition(struct controller *ctl, int32_t broker_id, int64_
 		else if (c->leader_epoch != part->leader_epoch)
 			c->error_code = KERR_FENCED_LEADER_EPOCH;
 		else if (c->partition_epoch != part->partition_epoch)
-			c->error_code = CONTROLLER_ERR_INVALID_UPDATE_VERSION;
+			c->error_code = KERR_INVALID_UPDATE_VERSION;
 		else
 			c->error_code = controller_check_isr(p, part, broker_id, c);
 		if (c->error_code != KERR_NONE)

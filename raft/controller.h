@@ -76,14 +76,6 @@
 #include "raft/image.h"
 #include "raft/records.h"
 
-/* Kafka error codes the controller answers that broker/protocol/errors.h does
- * not list yet. */
-#define CONTROLLER_ERR_STALE_BROKER_EPOCH 77
-#define CONTROLLER_ERR_INVALID_UPDATE_VERSION 95
-#define CONTROLLER_ERR_DUPLICATE_BROKER_REGISTRATION 101
-#define CONTROLLER_ERR_BROKER_ID_NOT_REGISTERED 102
-#define CONTROLLER_ERR_INELIGIBLE_REPLICA 107
-
 /* Bytes of a reply's error message, NUL included. */
 #define CONTROLLER_ERRMSG 256
 /* Most partitions one topic may have (a bound on one request's work). */

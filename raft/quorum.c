@@ -41,6 +41,7 @@ enum quorum_state {
 enum quorum_op_kind {
 	QUORUM_OP_PROPOSE,
 	QUORUM_OP_ADD_STANDBY,
+	QUORUM_OP_BARRIER,
 };
 
 /* One request from another thread; it becomes its own completion. Owned by
@@ -63,6 +64,8 @@ struct quorum_completion {
 	raft_id id;
 	char address[QUORUM_ADDRESS_MAX + 1];
 	struct raft_change change;
+	/* QUORUM_OP_BARRIER */
+	struct raft_barrier barrier;
 };
 
 struct quorum {
@@ -247,11 +250,29 @@ static uint64_t quorum_entry_term(const struct raft *r, const struct raft_buffer
 	return &e->buf == buf ? e->term : 0;
 }
 
+/* Entries are padded to a multiple of 8 bytes: raft 0.15 (Debian) hands
+ * entries reloaded from its segment files at wrong offsets when their
+ * lengths are not multiples of 8 (seen: a restarted member applied shifted
+ * bytes). The padding is 1..8 bytes whose last one gives its count. */
+static size_t quorum_padded_len(size_t len)
+{
+	return len + (8 - len % 8);
+}
+
+static size_t quorum_unpadded_len(const void *buf, size_t len)
+{
+	if (len == 0 || len % 8 != 0)
+		return len;
+	uint8_t pad = ((const uint8_t *)buf)[len - 1];
+	return pad >= 1 && pad <= 8 && pad <= len ? len - pad : len;
+}
+
 static int quorum_fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
 	struct quorum *q = fsm->data;
 	raft_index index = q->raft.last_applied + 1;
-	q->fsm.apply_cb(q->fsm.arg, buf->base, buf->len, index, quorum_entry_term(&q->raft, buf, index));
+	size_t len = quorum_unpadded_len(buf->base, buf->len);
+	q->fsm.apply_cb(q->fsm.arg, buf->base, len, index, quorum_entry_term(&q->raft, buf, index));
 	*result = NULL;
 	return 0;
 }
@@ -479,6 +500,20 @@ static void quorum_submit_add_standby(struct quorum *q, struct quorum_completion
 		quorum_complete(c, quorum_error_sync(rv), 0);
 }
 
+static void quorum_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct quorum_completion *c = req->data;
+	quorum_complete(c, quorum_error_async(status), req->index);
+}
+
+static void quorum_submit_barrier(struct quorum *q, struct quorum_completion *c)
+{
+	c->barrier.data = c;
+	int rv = raft_barrier(&q->raft, &c->barrier, quorum_barrier_cb);
+	if (rv != 0)
+		quorum_complete(c, quorum_error_sync(rv), 0);
+}
+
 static void quorum_fail_op(struct quorum_completion *c, int status)
 {
 	raft_free(c->buf);
@@ -569,6 +604,8 @@ static void quorum_wake_cb(uv_async_t *h)
 			quorum_fail_op(c, QUORUM_ESHUTDOWN);
 		else if (c->kind == QUORUM_OP_PROPOSE)
 			quorum_submit_propose(q, c);
+		else if (c->kind == QUORUM_OP_BARRIER)
+			quorum_submit_barrier(q, c);
 		else
 			quorum_submit_add_standby(q, c);
 		c = next;
@@ -961,13 +998,16 @@ int quorum_propose(struct quorum *q, const void *buf, size_t len, struct quorum_
 	struct quorum_completion *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return QUORUM_ENOMEM;
-	c->buf = raft_malloc(len);
+	size_t padded = quorum_padded_len(len);
+	c->buf = raft_malloc(padded);
 	if (c->buf == NULL) {
 		free(c);
 		return QUORUM_ENOMEM;
 	}
 	memcpy(c->buf, buf, len);
-	c->len = len;
+	memset((uint8_t *)c->buf + len, 0, padded - len);
+	((uint8_t *)c->buf)[padded - 1] = (uint8_t)(padded - len);
+	c->len = padded;
 	c->kind = QUORUM_OP_PROPOSE;
 	c->q = q;
 	c->sink = sink;
@@ -996,6 +1036,24 @@ int quorum_add_standby(struct quorum *q, int32_t node_id, const char *address, s
 	c->arg = arg;
 	c->id = (raft_id)node_id + 1;
 	quorum_copy_address(c->address, address);
+	int rv = quorum_enqueue(q, c);
+	if (rv != 0)
+		free(c);
+	return rv;
+}
+
+int quorum_barrier(struct quorum *q, struct quorum_sink *sink, quorum_propose_cb cb, void *arg)
+{
+	if (cb == NULL)
+		return QUORUM_EINVAL;
+	struct quorum_completion *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return QUORUM_ENOMEM;
+	c->kind = QUORUM_OP_BARRIER;
+	c->q = q;
+	c->sink = sink;
+	c->cb = cb;
+	c->arg = arg;
 	int rv = quorum_enqueue(q, c);
 	if (rv != 0)
 		free(c);

@@ -235,6 +235,14 @@ int quorum_propose(struct quorum *q, const void *buf, size_t len, struct quorum_
 int quorum_add_standby(struct quorum *q, int32_t node_id, const char *address, struct quorum_sink *sink,
 		       quorum_propose_cb cb, void *arg);
 
+/* Appends a barrier (raft_barrier) on the leader: `cb` gets status 0 and
+ * the barrier's index once every entry before it - those of earlier terms
+ * included - has been applied to this member's FSM. A new leader calls it
+ * before acting on its state machine (a new controller's view must hold
+ * everything committed before its term). Errors as for a proposal
+ * (QUORUM_ENOTLEADER on a follower). Same threading rules as quorum_propose. */
+int quorum_barrier(struct quorum *q, struct quorum_sink *sink, quorum_propose_cb cb, void *arg);
+
 /* Copies the last published state. Any thread; never blocks on raft. The
  * state is published once per loop iteration, after its callbacks: it can lag
  * an FSM callback of the same iteration by microseconds. */

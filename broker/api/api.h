@@ -35,6 +35,8 @@ struct api_request {
 	bool flexible;             /* hdr.api_version >= the API's flexible-from version */
 	struct kreader body;       /* the request body, after the header */
 	int64_t received_ms;       /* monotonic ms when the frame arrived */
+	const uint8_t *frame;      /* the whole request (header + body), owned by net */
+	size_t frame_len;
 };
 
 typedef void (*api_handler_fn)(struct api_request *req);
@@ -51,6 +53,9 @@ struct api_entry {
 	 * returns false ApiVersions leaves the key out and a request for it is
 	 * treated like an unknown key (the connection closes). */
 	bool (*available)(const struct broker *b);
+	/* Served but never listed in ApiVersions: the broker-to-controller
+	 * APIs, which Kafka exposes only to other brokers. */
+	bool internal;
 };
 
 /* The dispatch table (ordered by api key), its size, and a lookup. */
@@ -71,6 +76,25 @@ void api_close(struct api_request *req);
  * error_code; an UNSUPPORTED_VERSION body is always encoded as v0 (KIP-511). */
 void api_versions_encode_table(const struct broker *b, struct kwriter *w, int16_t version, int16_t error_code);
 
+struct topic_overrides;
+struct create_topics_topic_result;
+/* CreateTopics v5+ lists the new topic's configs: fills out->configs from
+ * the broker defaults and `ov` (out->configs malloc'd: the caller frees it;
+ * values written into vals[topic_config_count()]). */
+#define API_TOPICS_CFGVAL 64
+void api_topics_describe_created(struct broker *b, const struct topic_overrides *ov,
+				 struct create_topics_topic_result *out, char (*vals)[API_TOPICS_CFGVAL]);
+
+/* Forwards the request, unchanged but for its correlation and client ids,
+ * to the active controller on another broker and relays the answer. Returns
+ * true when it took the request; false when there is no remote controller
+ * to reach, or the request was itself forwarded (never twice). If the
+ * controller cannot be reached after all, `fail` answers the request
+ * (NOT_CONTROLLER). */
+bool api_forward(struct api_request *req, void (*fail)(struct api_request *req));
+/* True when `req` came from another broker's api_forward. */
+bool api_forwarded(const struct api_request *req);
+
 /* Handlers, by family (one file each). */
 void api_versions_handle(struct api_request *req);
 void api_metadata_handle(struct api_request *req);
@@ -78,6 +102,17 @@ void api_produce_handle(struct api_request *req);
 void api_fetch_handle(struct api_request *req);
 void api_list_offsets_handle(struct api_request *req);
 void api_create_topics_handle(struct api_request *req);
+/* With a metadata quorum: decided by the active controller (topics_quorum.c). */
+void api_create_topics_quorum(struct api_request *req);
+void api_delete_topics_quorum(struct api_request *req);
+void api_create_partitions_quorum(struct api_request *req);
+void api_incremental_alter_configs_quorum(struct api_request *req); /* configs_quorum.c */
+/* Asks the controller to create `name` with the defaults (Metadata's
+ * auto-creation); the outcome shows in a later Metadata. */
+void api_auto_create_topic_quorum(struct broker *b, const char *name);
+void api_broker_registration_handle(struct api_request *req);
+void api_broker_heartbeat_handle(struct api_request *req);
+bool api_quorum_available(const struct broker *b);
 void api_delete_topics_handle(struct api_request *req);
 void api_create_partitions_handle(struct api_request *req);
 void api_describe_configs_handle(struct api_request *req);

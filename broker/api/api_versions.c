@@ -16,7 +16,7 @@ static struct api_versions_key *api_versions_rows(const struct broker *b, int32_
 		return NULL;
 	}
 	for (int i = 0; i < api_table_len; i++) {
-		if (api_table[i].available != NULL && !api_table[i].available(b))
+		if (api_table[i].internal || (api_table[i].available != NULL && !api_table[i].available(b)))
 			continue;
 		keys[n].api_key = api_table[i].api_key;
 		keys[n].min_version = api_table[i].min_version;

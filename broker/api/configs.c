@@ -6,7 +6,9 @@
 
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
+#include "broker/metadata.h"
 #include "broker/offload.h"
+#include "broker/publisher.h"
 #include "broker/protocol/describe_configs.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/incremental_alter_configs.h"
@@ -34,16 +36,43 @@ struct configs_vals {
 	char (*v)[CONFIGS_VALLEN];
 };
 
+static void configs_topic_entries(struct broker *b, const struct describe_configs_request *req,
+				  const struct describe_configs_resource *res, struct describe_configs_result *out,
+				  struct configs_vals *vals, const struct topic_overrides *ov);
+
 static void configs_topic(struct broker *b, const struct describe_configs_request *req,
 			  const struct describe_configs_resource *res, struct describe_configs_result *out,
 			  struct configs_vals *vals)
 {
 	struct topic *t = topics_find(&b->topics, res->resource_name);
-	if (!t) {
+	struct topic_overrides image_ov = {0};
+	const struct topic_overrides *ov = t ? &t->overrides : NULL;
+	if (b->metadata != NULL) {
+		/* With a quorum the image is the truth, also for topics this
+		 * broker hosts no partition of. */
+		char name[TOPIC_NAME_MAX + 1];
+		snprintf(name, sizeof name, "%.*s", res->resource_name.len > 0 ? (int)res->resource_name.len : 0,
+			 res->resource_name.p);
+		struct metadata_image *img = metadata_image(b->metadata);
+		bool found = image_topic_by_name(img, name) != NULL;
+		if (found && publisher_topic_overrides(img, name, &image_ov) != 0)
+			found = false;
+		image_unref(img);
+		ov = found ? &image_ov : NULL;
+	}
+	if (!ov) {
 		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		out->error_message = configs_kstr("Topic does not exist");
 		return;
 	}
+	configs_topic_entries(b, req, res, out, vals, ov);
+	topic_overrides_free(&image_ov);
+}
+
+static void configs_topic_entries(struct broker *b, const struct describe_configs_request *req,
+				  const struct describe_configs_resource *res, struct describe_configs_result *out,
+				  struct configs_vals *vals, const struct topic_overrides *ov)
+{
 	int n = topic_config_count();
 	out->configs = calloc((size_t)n, sizeof *out->configs);
 	vals->v = calloc((size_t)n * 2, sizeof *vals->v);
@@ -56,7 +85,7 @@ static void configs_topic(struct broker *b, const struct describe_configs_reques
 		const char *name, *doc;
 		int source;
 		int8_t type;
-		topic_config_describe(i, b->cfg, &t->overrides, &name, vals->v[2 * i], CONFIGS_VALLEN, &source, &type, &doc);
+		topic_config_describe(i, b->cfg, ov, &name, vals->v[2 * i], CONFIGS_VALLEN, &source, &type, &doc);
 		if (!configs_wanted(res, name))
 			continue;
 		struct describe_configs_config *c = &out->configs[k++];
@@ -236,6 +265,10 @@ static int16_t configs_alter_topic(struct broker *b, const struct incremental_al
 
 void api_incremental_alter_configs_handle(struct api_request *req)
 {
+	if (req->broker->metadata != NULL) {
+		api_incremental_alter_configs_quorum(req);
+		return;
+	}
 	struct incremental_alter_configs_request ar;
 	struct incremental_alter_configs_response resp = {0};
 	int16_t v = req->hdr.api_version;

@@ -18,6 +18,8 @@
 #include "broker/protocol/errors.h"
 #include "broker/protocol/describe_groups.h"
 #include "broker/protocol/describe_quorum.h"
+#include "broker/protocol/broker_heartbeat.h"
+#include "broker/protocol/broker_registration.h"
 #include "broker/protocol/fetch.h"
 #include "broker/protocol/find_coordinator.h"
 #include "broker/protocol/heartbeat.h"
@@ -37,44 +39,49 @@
 
 /* Ordered by API key. */
 const struct api_entry api_table[] = {
-	{0, "Produce", PRODUCE_MIN_VERSION, PRODUCE_MAX_VERSION, PRODUCE_FLEXIBLE_VERSION, api_produce_handle, NULL},
-	{1, "Fetch", FETCH_MIN_VERSION, FETCH_MAX_VERSION, FETCH_FLEXIBLE_VERSION, api_fetch_handle, NULL},
+	{0, "Produce", PRODUCE_MIN_VERSION, PRODUCE_MAX_VERSION, PRODUCE_FLEXIBLE_VERSION, api_produce_handle, NULL, false},
+	{1, "Fetch", FETCH_MIN_VERSION, FETCH_MAX_VERSION, FETCH_FLEXIBLE_VERSION, api_fetch_handle, NULL, false},
 	{2, "ListOffsets", LIST_OFFSETS_MIN_VERSION, LIST_OFFSETS_MAX_VERSION, LIST_OFFSETS_FLEXIBLE_VERSION,
-	 api_list_offsets_handle, NULL},
+	 api_list_offsets_handle, NULL, false},
 	{3, "Metadata", METADATA_MIN_VERSION, METADATA_MAX_VERSION, METADATA_FLEXIBLE_VERSION, api_metadata_handle,
-	 NULL},
+	 NULL, false},
 	{8, "OffsetCommit", OFFSET_COMMIT_MIN_VERSION, OFFSET_COMMIT_MAX_VERSION, OFFSET_COMMIT_FLEXIBLE_VERSION,
-	 api_offset_commit_handle, NULL},
+	 api_offset_commit_handle, NULL, false},
 	{9, "OffsetFetch", OFFSET_FETCH_MIN_VERSION, OFFSET_FETCH_MAX_VERSION, OFFSET_FETCH_FLEXIBLE_VERSION,
-	 api_offset_fetch_handle, NULL},
+	 api_offset_fetch_handle, NULL, false},
 	{10, "FindCoordinator", FIND_COORDINATOR_MIN_VERSION, FIND_COORDINATOR_MAX_VERSION,
-	 FIND_COORDINATOR_FLEXIBLE_VERSION, api_find_coordinator_handle, NULL},
+	 FIND_COORDINATOR_FLEXIBLE_VERSION, api_find_coordinator_handle, NULL, false},
 	{11, "JoinGroup", JOIN_GROUP_MIN_VERSION, JOIN_GROUP_MAX_VERSION, JOIN_GROUP_FLEXIBLE_VERSION,
-	 api_join_group_handle, NULL},
+	 api_join_group_handle, NULL, false},
 	{12, "Heartbeat", HEARTBEAT_MIN_VERSION, HEARTBEAT_MAX_VERSION, HEARTBEAT_FLEXIBLE_VERSION, api_heartbeat_handle,
-	 NULL},
+	 NULL, false},
 	{13, "LeaveGroup", LEAVE_GROUP_MIN_VERSION, LEAVE_GROUP_MAX_VERSION, LEAVE_GROUP_FLEXIBLE_VERSION,
-	 api_leave_group_handle, NULL},
+	 api_leave_group_handle, NULL, false},
 	{14, "SyncGroup", SYNC_GROUP_MIN_VERSION, SYNC_GROUP_MAX_VERSION, SYNC_GROUP_FLEXIBLE_VERSION,
-	 api_sync_group_handle, NULL},
+	 api_sync_group_handle, NULL, false},
 	{15, "DescribeGroups", DESCRIBE_GROUPS_MIN_VERSION, DESCRIBE_GROUPS_MAX_VERSION,
-	 DESCRIBE_GROUPS_FLEXIBLE_VERSION, api_describe_groups_handle, NULL},
+	 DESCRIBE_GROUPS_FLEXIBLE_VERSION, api_describe_groups_handle, NULL, false},
 	{16, "ListGroups", LIST_GROUPS_MIN_VERSION, LIST_GROUPS_MAX_VERSION, LIST_GROUPS_FLEXIBLE_VERSION,
-	 api_list_groups_handle, NULL},
+	 api_list_groups_handle, NULL, false},
 	{18, "ApiVersions", API_VERSIONS_MIN_VERSION, API_VERSIONS_MAX_VERSION, API_VERSIONS_FLEXIBLE_VERSION,
-	 api_versions_handle, NULL},
+	 api_versions_handle, NULL, false},
 	{19, "CreateTopics", CREATE_TOPICS_MIN_VERSION, CREATE_TOPICS_MAX_VERSION, CREATE_TOPICS_FLEXIBLE_VERSION,
-	 api_create_topics_handle, NULL},
+	 api_create_topics_handle, NULL, false},
 	{20, "DeleteTopics", DELETE_TOPICS_MIN_VERSION, DELETE_TOPICS_MAX_VERSION, DELETE_TOPICS_FLEXIBLE_VERSION,
-	 api_delete_topics_handle, NULL},
+	 api_delete_topics_handle, NULL, false},
 	{32, "DescribeConfigs", DESCRIBE_CONFIGS_MIN_VERSION, DESCRIBE_CONFIGS_MAX_VERSION,
-	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle, NULL},
+	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle, NULL, false},
 	{37, "CreatePartitions", CREATE_PARTITIONS_MIN_VERSION, CREATE_PARTITIONS_MAX_VERSION,
-	 CREATE_PARTITIONS_FLEXIBLE_VERSION, api_create_partitions_handle, NULL},
+	 CREATE_PARTITIONS_FLEXIBLE_VERSION, api_create_partitions_handle, NULL, false},
 	{44, "IncrementalAlterConfigs", INCREMENTAL_ALTER_CONFIGS_MIN_VERSION, INCREMENTAL_ALTER_CONFIGS_MAX_VERSION,
-	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL},
+	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL, false},
 	{DESCRIBE_QUORUM_API_KEY, "DescribeQuorum", DESCRIBE_QUORUM_MIN_VERSION, DESCRIBE_QUORUM_MAX_VERSION,
-	 DESCRIBE_QUORUM_FLEXIBLE_VERSION, api_describe_quorum_handle, api_describe_quorum_available},
+	 DESCRIBE_QUORUM_FLEXIBLE_VERSION, api_describe_quorum_handle, api_describe_quorum_available, false},
+	{BROKER_REGISTRATION_API_KEY, "BrokerRegistration", BROKER_REGISTRATION_MIN_VERSION,
+	 BROKER_REGISTRATION_MAX_VERSION, BROKER_REGISTRATION_FLEXIBLE_VERSION, api_broker_registration_handle,
+	 api_quorum_available, true},
+	{BROKER_HEARTBEAT_API_KEY, "BrokerHeartbeat", BROKER_HEARTBEAT_MIN_VERSION, BROKER_HEARTBEAT_MAX_VERSION,
+	 BROKER_HEARTBEAT_FLEXIBLE_VERSION, api_broker_heartbeat_handle, api_quorum_available, true},
 };
 const int api_table_len = (int)(sizeof api_table / sizeof api_table[0]);
 
@@ -204,6 +211,8 @@ void api_dispatch(struct net_request *nreq, const uint8_t *frame, size_t len, vo
 	req->net = nreq;
 	req->flexible = flexible;
 	req->received_ms = broker_mono_ms();
+	req->frame = frame;
+	req->frame_len = len;
 	if (request_header_decode(&r, flexible ? 2 : 1, &req->hdr) != 0) {
 		api_close(req);
 		return;

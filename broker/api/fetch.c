@@ -79,9 +79,10 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 			pd->preferred_read_replica = -1;
 			pd->records.p = NULL;
 			pd->records.len = 0;
-			struct partition *p = topics_partition(&b->topics, ft->topic, fp->partition);
+			int16_t lookup_err = KERR_NONE;
+			struct partition *p = broker_leader_partition(b, ft->topic, fp->partition, &lookup_err);
 			if (!p) {
-				pd->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				pd->error_code = lookup_err;
 				continue;
 			}
 			if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch) {

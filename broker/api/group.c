@@ -453,7 +453,11 @@ void api_offset_commit_handle(struct api_request *req)
 		for (int32_t j = 0; j < t->partitions_count; j++) {
 			const struct offset_commit_request_partition *p = &t->partitions[j];
 			int16_t *err = &out->topics[i].partitions[j].error_code;
-			if (req->broker && !topics_partition(&req->broker->topics, t->name, p->partition_index)) {
+			int16_t lookup_err = KERR_NONE;
+			if (req->broker && !broker_leader_partition(req->broker, t->name, p->partition_index, &lookup_err) &&
+			    lookup_err == KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+				/* Led elsewhere is fine: the group coordinator commits
+				 * offsets of any partition that exists. */
 				*err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 				continue;
 			}

@@ -12,13 +12,14 @@
 static void list_offsets_partition(struct broker *b, struct kstr topic, const struct list_offsets_partition *in,
 				   int16_t version, struct list_offsets_partition_response *out)
 {
-	struct partition *p = topics_partition(&b->topics, topic, in->partition_index);
+	int16_t lookup_err = KERR_NONE;
+	struct partition *p = broker_leader_partition(b, topic, in->partition_index, &lookup_err);
 	out->partition_index = in->partition_index;
 	out->timestamp = -1;
 	out->offset = -1;
 	out->leader_epoch = -1;
 	if (!p) {
-		out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		out->error_code = lookup_err;
 		return;
 	}
 	/* KIP-320: a client that knows a newer epoch than ours is ahead of us. */

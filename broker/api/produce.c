@@ -271,6 +271,8 @@ static void produce_stage_cb(void *arg, int err, const char *errmsg, uint8_t *ou
 
 void api_produce_abandon(struct partition *p)
 {
+	if (!p)
+		return;
 	struct produce_job *job = p->pending_head, *next;
 	p->pending_head = p->pending_tail = NULL;
 	for (; job; job = next) {
@@ -320,7 +322,8 @@ static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data
 	struct batch_info info;
 	bool needs_stage = false;
 	int16_t err;
-	struct partition *p = topics_partition(&req->broker->topics, td->name, pd->index);
+	int16_t lookup_err = KERR_NONE;
+	struct partition *p = broker_leader_partition(req->broker, td->name, pd->index, &lookup_err);
 
 	out->index = pd->index;
 	out->base_offset = -1;
@@ -330,7 +333,7 @@ static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data
 	if (ctx->pr.acks != 0 && ctx->pr.acks != 1 && ctx->pr.acks != -1)
 		err = KERR_INVALID_REQUIRED_ACKS;
 	else if (!p)
-		err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		err = lookup_err;
 	else {
 		out->log_start_offset = log_start_offset(p->log);
 		err = produce_upconvert(req, p, pd);

@@ -1,4 +1,5 @@
-/* CreateTopics, DeleteTopics and CreatePartitions on this broker's catalog.
+/* CreateTopics, DeleteTopics and CreatePartitions on this broker's catalog,
+ * without a metadata quorum (with one: api/topics_quorum.c).
  *
  * One broker is the whole cluster here: a replication factor above 1 cannot be
  * met (INVALID_REPLICATION_FACTOR, with Kafka's message), and a manual
@@ -19,7 +20,6 @@
 
 #define KERR_TOPIC_DELETION_DISABLED 73
 #define TOPICS_ERRMSG 512
-#define TOPICS_CFGVAL 64
 
 static struct kstr topics_kstr(const char *s)
 {
@@ -108,9 +108,8 @@ static int16_t topics_check_create(struct broker *b, const struct create_topics_
 	return KERR_NONE;
 }
 
-/* CreateTopics v5+ returns the topic's configs: fill them from the catalog. */
-static void topics_describe_created(struct broker *b, const struct topic_overrides *ov,
-				    struct create_topics_topic_result *out, char (*vals)[TOPICS_CFGVAL])
+void api_topics_describe_created(struct broker *b, const struct topic_overrides *ov,
+				 struct create_topics_topic_result *out, char (*vals)[API_TOPICS_CFGVAL])
 {
 	int n = topic_config_count();
 	out->configs = calloc((size_t)n, sizeof *out->configs);
@@ -123,7 +122,7 @@ static void topics_describe_created(struct broker *b, const struct topic_overrid
 		const char *name, *doc;
 		int source;
 		int8_t type;
-		topic_config_describe(i, b->cfg, ov, &name, vals[i], TOPICS_CFGVAL, &source, &type, &doc);
+		topic_config_describe(i, b->cfg, ov, &name, vals[i], API_TOPICS_CFGVAL, &source, &type, &doc);
 		out->configs[i].name = topics_kstr(name);
 		out->configs[i].value = topics_kstr(vals[i]);
 		out->configs[i].read_only = false;
@@ -135,6 +134,10 @@ static void topics_describe_created(struct broker *b, const struct topic_overrid
 void api_create_topics_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
+	if (b->metadata != NULL) {
+		api_create_topics_quorum(req);
+		return;
+	}
 	struct create_topics_request cr;
 	struct create_topics_response resp = {0};
 	int16_t v = req->hdr.api_version;
@@ -146,7 +149,7 @@ void api_create_topics_handle(struct api_request *req)
 	int nconf = topic_config_count();
 	resp.topics = calloc((size_t)n + 1, sizeof *resp.topics);
 	char (*msgs)[TOPICS_ERRMSG] = calloc((size_t)n + 1, sizeof *msgs);
-	char (*vals)[TOPICS_CFGVAL] = calloc((size_t)(n + 1) * (size_t)nconf, sizeof *vals);
+	char (*vals)[API_TOPICS_CFGVAL] = calloc((size_t)(n + 1) * (size_t)nconf, sizeof *vals);
 	if (!resp.topics || !msgs || !vals) {
 		free(resp.topics);
 		free(msgs);
@@ -195,7 +198,7 @@ void api_create_topics_handle(struct api_request *req)
 			out->replication_factor = rf;
 			if (created)
 				memcpy(out->topic_id, created->id, 16);
-			topics_describe_created(b, &ov, out, &vals[(size_t)i * (size_t)nconf]);
+			api_topics_describe_created(b, &ov, out, &vals[(size_t)i * (size_t)nconf]);
 		}
 		topic_overrides_free(&ov);
 	}
@@ -214,6 +217,10 @@ void api_create_topics_handle(struct api_request *req)
 void api_delete_topics_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
+	if (b->metadata != NULL) {
+		api_delete_topics_quorum(req);
+		return;
+	}
 	struct delete_topics_request dr;
 	struct delete_topics_response resp = {0};
 	int16_t v = req->hdr.api_version;
@@ -258,15 +265,7 @@ void api_delete_topics_handle(struct api_request *req)
 			 * request names it by id, so answer with the id only. */
 			out->name.len = -1;
 		}
-		char name[TOPIC_NAME_MAX + 1];
-		snprintf(name, sizeof name, "%s", topic->name);
-		/* Objects the topic references go with it; queued produces fail. */
-		offload_release_topic(b, topic);
-		for (int32_t p = 0; p < topic->partition_count; p++)
-			api_produce_abandon(topic->partitions[p]);
-		out->error_code = (int16_t)topics_delete(&b->topics, topic);
-		if (out->error_code == KERR_NONE)
-			tlog(TLOG_INFO, "topics", "deleted topic %s", name);
+		out->error_code = (int16_t)broker_delete_topic(b, topic);
 	}
 	struct kwriter w;
 	kw_init(&w, 128);
@@ -279,6 +278,10 @@ void api_delete_topics_handle(struct api_request *req)
 void api_create_partitions_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
+	if (b->metadata != NULL) {
+		api_create_partitions_quorum(req);
+		return;
+	}
 	struct create_partitions_request cr;
 	struct create_partitions_response resp = {0};
 	int16_t v = req->hdr.api_version;

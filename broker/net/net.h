@@ -77,4 +77,84 @@ uint64_t net_request_conn_id(const struct net_request *req);
 /* The connection's local port (which listener answered). */
 int net_request_local_port(const struct net_request *req);
 
+/* --- net_client: one outgoing connection to another broker ---
+ *
+ * Used for broker-to-broker traffic on the broker's event_base
+ * (BrokerRegistration/BrokerHeartbeat to the controller, forwarded requests,
+ * replica fetches). The caller builds whole request frames (header + body,
+ * without the size prefix) and gets whole response frames back; the client
+ * frames, pipelines and matches responses to requests in order (Kafka
+ * answers in order on a connection).
+ *
+ * Connection: not opened by net_client_new; the first send connects
+ * (non-blocking, TCP_NODELAY, each address getaddrinfo returns in turn).
+ * Losing the connection (peer closed, I/O error, bad frame, timeout) fails
+ * every queued and in-flight request; the next send connects again. A
+ * request still unanswered request_timeout_ms after it was queued closes
+ * the connection (a later response could not be matched otherwise): the
+ * requests past their deadline fail with NET_CLIENT_ETIMEDOUT, the others
+ * with NET_CLIENT_EIO. A connect not done within connect_timeout_ms fails
+ * like a refused one.
+ *
+ * Callbacks run on the event loop, never inside net_client_send; they may
+ * call net_client_send and net_client_free on the same client.
+ *
+ * Threading: everything runs on the event_base's thread.
+ */
+struct net_client;
+
+struct net_client_config {
+	const char *host;           /* IPv4/IPv6 literal or name, resolved at each connect; copied */
+	int port;                   /* 1..65535 */
+	int32_t max_response_bytes; /* larger size prefix: connection closed, NET_CLIENT_EPROTO; <= 0: 100 MiB */
+	int connect_timeout_ms;     /* <= 0: 5000 */
+	int request_timeout_ms;     /* <= 0: 30000; per request, from when it was queued */
+};
+
+enum {
+	NET_CLIENT_EIO = -1,       /* connect failed / connection lost */
+	NET_CLIENT_ETIMEDOUT = -2, /* request_timeout_ms passed */
+	NET_CLIENT_EPROTO = -3,    /* bad frame size or unexpected correlation id */
+	NET_CLIENT_ECANCELED = -4, /* client freed */
+	NET_CLIENT_ENOMEM = -5,
+};
+
+/* status 0: `resp` is the whole response frame without the 4-byte size
+ * prefix (it starts with the correlation id the caller put in the request),
+ * a view valid only during the call. Otherwise (and for fire-and-forget
+ * requests) resp is NULL and len 0. */
+typedef void (*net_client_cb)(void *arg, int status, const uint8_t *resp, size_t len);
+
+/* Does not connect yet. Returns an owned client freed with net_client_free,
+ * or NULL when out of memory. */
+struct net_client *net_client_new(struct event_base *base, const struct net_client_config *cfg);
+
+/* Queues one request. `frame` (len bytes: request header + body, no size
+ * prefix, at least api_key, api_version and correlation_id) is copied. Its
+ * correlation id (bytes 4..7) goes out unchanged: the caller keeps ids unique
+ * among its in-flight requests on this client; a response whose id is not
+ * that of the oldest outstanding request fails everything with
+ * NET_CLIENT_EPROTO. expect_response false = fire and forget (acks=0): cb
+ * runs with status 0 and resp NULL once the request is written. Connects if
+ * not connected.
+ * Returns 0: cb (may be NULL) runs exactly once, later, never from inside
+ * this call. Returns NET_CLIENT_ENOMEM, or NET_CLIENT_ECANCELED when called
+ * from a callback run by net_client_free: cb will not run. */
+int net_client_send(struct net_client *c, const uint8_t *frame, size_t len, bool expect_response, net_client_cb cb,
+		    void *arg);
+
+/* Fails every queued and in-flight request with NET_CLIENT_ECANCELED (and
+ * runs the callbacks of requests whose outcome was already known) before it
+ * returns, closes the connection and frees the client. Safe from inside one
+ * of the client's callbacks (the memory goes when that callback returns).
+ * NULL is ignored. */
+void net_client_free(struct net_client *c);
+
+/* True once connected, until the connection is lost. */
+bool net_client_connected(const struct net_client *c);
+
+/* Requests whose callback has not run yet: queued, awaiting a response, or
+ * failed with the callback still to come. */
+size_t net_client_inflight(const struct net_client *c);
+
 #endif

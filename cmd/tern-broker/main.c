@@ -40,6 +40,26 @@ static void main_usage(FILE *out)
 		"  TERN_LOG_LEVEL         error|warn|info|debug (default info)\n");
 }
 
+/* Prints "tern-broker: invalid configuration: MSG" as exactly one line;
+ * control characters in msg (from a configured value) are written as \n,
+ * \t or \xHH. */
+static void main_print_config_error(FILE *out, const char *msg)
+{
+	fputs("tern-broker: invalid configuration: ", out);
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('\n', out);
+	fflush(out);
+}
+
 static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct event_base *base = arg;
@@ -107,7 +127,10 @@ int main(int argc, char **argv)
 	int rc = config_load(&cfg, path, overrides, n_overrides, err, sizeof err);
 	free(overrides);
 	if (rc != 0) {
-		fprintf(stderr, "tern-broker: invalid configuration: %s\n", err);
+		/* One line, first and alone on stderr, so scripts and people see
+		 * the key at once: a value that carried a newline or another
+		 * control character (a properties escape) is printed escaped. */
+		main_print_config_error(stderr, err);
 		return 2;
 	}
 

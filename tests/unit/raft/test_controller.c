@@ -392,10 +392,10 @@ static void controller__registration_reaches_every_image(void **state)
 	/* A stale epoch and an unknown broker. */
 	req.broker_epoch = e0 - 1;
 	assert_int_equal(controller_heartbeat(c->ctl[0], &req, now(c), &reply, &p), 0);
-	assert_int_equal(reply.error_code, CONTROLLER_ERR_STALE_BROKER_EPOCH);
+	assert_int_equal(reply.error_code, KERR_STALE_BROKER_EPOCH);
 	req.broker_id = 9;
 	assert_int_equal(controller_heartbeat(c->ctl[0], &req, now(c), &reply, &p), 0);
-	assert_int_equal(reply.error_code, CONTROLLER_ERR_BROKER_ID_NOT_REGISTERED);
+	assert_int_equal(reply.error_code, KERR_BROKER_ID_NOT_REGISTERED);
 
 	/* Another incarnation of a live broker is refused; a restart of the
 	 * same one after its session is a new, fenced epoch. */
@@ -404,7 +404,7 @@ static void controller__registration_reaches_every_image(void **state)
 	dup.incarnation_id[0] = 0xee;
 	struct controller_registration_reply rr;
 	assert_int_equal(controller_register_broker(c->ctl[0], &dup, now(c), &rr, &p), 0);
-	assert_int_equal(rr.error_code, CONTROLLER_ERR_DUPLICATE_BROKER_REGISTRATION);
+	assert_int_equal(rr.error_code, KERR_DUPLICATE_BROKER_REGISTRATION);
 	assert_null(p);
 
 	/* A node that is not the leader answers NOT_CONTROLLER. */
@@ -596,7 +596,7 @@ static void controller__elects_a_new_leader_when_the_leader_is_fenced(void **sta
 	/* The old leader is fenced: it may not rejoin the ISR. */
 	assert_int_equal(controller_alter_partition(c->ctl[0], nl, ep[nl], &ch, 1, now(c), &top, &p), 0);
 	assert_int_equal(top, 0);
-	assert_int_equal(ch.error_code, CONTROLLER_ERR_INELIGIBLE_REPLICA);
+	assert_int_equal(ch.error_code, KERR_INELIGIBLE_REPLICA);
 	assert_null(p);
 	/* Stale epochs, a broker that is not the leader, a stale broker epoch. */
 	struct controller_isr_change stale = ch;
@@ -606,12 +606,12 @@ static void controller__elects_a_new_leader_when_the_leader_is_fenced(void **sta
 	stale = ch;
 	stale.partition_epoch--;
 	assert_int_equal(controller_alter_partition(c->ctl[0], nl, ep[nl], &stale, 1, now(c), &top, &p), 0);
-	assert_int_equal(stale.error_code, CONTROLLER_ERR_INVALID_UPDATE_VERSION);
+	assert_int_equal(stale.error_code, KERR_INVALID_UPDATE_VERSION);
 	stale = ch;
 	assert_int_equal(controller_alter_partition(c->ctl[0], isr[2], ep[isr[2]], &stale, 1, now(c), &top, &p), 0);
 	assert_int_equal(stale.error_code, KERR_NOT_LEADER_OR_FOLLOWER);
 	assert_int_equal(controller_alter_partition(c->ctl[0], nl, ep[nl] + 100, &stale, 1, now(c), &top, &p), 0);
-	assert_int_equal(top, CONTROLLER_ERR_STALE_BROKER_EPOCH);
+	assert_int_equal(top, KERR_STALE_BROKER_EPOCH);
 
 	/* The old leader comes back; the new leader adds it to the ISR. */
 	assert_false(heartbeat(c, 0, old, ep[old], false).is_fenced);

@@ -1,0 +1,42 @@
+/* lifecycle: this broker's registration with the active controller and its
+ * heartbeats (KRaft's BrokerLifecycleManager).
+ *
+ * On start the broker registers (BrokerRegistration: node id, a fresh
+ * incarnation id, its broker listener, rack) and then heartbeats every
+ * broker.heartbeat.interval.ms with the metadata offset it has applied; the
+ * controller unfences it once that offset reaches its registration, and
+ * fences it when heartbeats stop for broker.session.timeout.ms. When this
+ * node is itself the controller the same calls are made in-process.
+ *
+ * A heartbeat answered STALE_BROKER_EPOCH or BROKER_ID_NOT_REGISTERED (the
+ * controller lost the registration, e.g. a new one came in) re-registers.
+ * DUPLICATE_BROKER_REGISTRATION means another live process uses this
+ * node.id: the broker stops (a configuration error, named in one line).
+ *
+ * Threads: the broker's loop only.
+ */
+#ifndef TERN_BROKER_LIFECYCLE_H
+#define TERN_BROKER_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct broker;
+struct lifecycle;
+
+struct lifecycle *lifecycle_new(struct broker *b);
+void lifecycle_free(struct lifecycle *l);
+
+/* Runs the next registration or heartbeat now (e.g. this node just became
+ * the controller) instead of at its timer. */
+void lifecycle_poke(struct lifecycle *l);
+
+/* True once the controller said this broker's metadata caught up with its
+ * registration (a heartbeat's is_caught_up): the image then holds
+ * everything committed before this process started. Stays true. */
+bool lifecycle_caught_up(const struct lifecycle *l);
+
+/* The epoch the controller gave this broker, -1 before registration. */
+int64_t lifecycle_broker_epoch(const struct lifecycle *l);
+
+#endif

@@ -1,0 +1,236 @@
+"""The controller of a three-broker cluster: topics created on any broker are
+placed on all three, every broker describes them alike, leaders spread; a
+killed Raft leader is replaced and the cluster keeps creating and deleting
+topics; a killed partition leader is fenced and replaced from the ISR, then
+unfenced when it comes back; a restarted node rebuilds its metadata from its
+snapshot and log."""
+
+import re
+import time
+
+import kwire
+from helpers import run_cli
+from test_quorum import agreed_leader, free_ports, quorum_status, wait_for
+
+ELECTION_TIMEOUT_MS = 500
+HEARTBEAT_MS = 150
+SESSION_TIMEOUT_MS = 1000
+
+ROW_RE = re.compile(r"Topic: (\S+)\tPartition: (\d+)\tLeader: (-?\d+|none)\tReplicas: ([\d,]*)\tIsr: ([\d,]*)")
+
+
+def start_cluster(broker_factory, n=3, extra=None):
+    ports = free_ports(n)
+    voters = ",".join("%d@127.0.0.1:%d" % (i, p) for i, p in enumerate(ports))
+    brokers = []
+    for i in range(n):
+        props = {
+            "node.id": str(i),
+            "controller.quorum.voters": voters,
+            "listeners": "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d" % ports[i],
+            "controller.listener.names": "CONTROLLER",
+            "controller.quorum.election.timeout.ms": str(ELECTION_TIMEOUT_MS),
+            "broker.heartbeat.interval.ms": str(HEARTBEAT_MS),
+            "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
+        }
+        props.update(extra or {})
+        brokers.append(broker_factory(props=props, name="node%d" % i))
+    wait_for("a Raft leader", lambda: agreed_leader(brokers), 15)
+    wait_for("three unfenced brokers", lambda: all(len(live_brokers(b)) == n for b in brokers), 15)
+    return brokers, ports
+
+
+def restart_same_ports(b, controller_port):
+    port = b.port
+    b.port = None
+    b.props["listeners"] = "PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d" % (port, controller_port)
+    b.start()
+
+
+def live_brokers(broker):
+    """Node ids in a Metadata response of `broker` (unfenced brokers)."""
+    try:
+        with kwire.Conn(broker.bootstrap, timeout=5) as c:
+            return sorted(b["node_id"] for b in c.metadata([])["brokers"])
+    except (OSError, kwire.ConnectionClosed):
+        return []
+
+
+def tern_topics(broker, *args, check=True):
+    return run_cli(["topics", "--bootstrap-server", broker.bootstrap] + list(args), timeout=30, check=check)
+
+
+def describe(broker, topic):
+    """{partition: (leader, replicas, isr)} from `tern topics --describe`, or
+    None when it fails."""
+    proc = tern_topics(broker, "--describe", "--topic", topic, check=False)
+    if proc.returncode != 0:
+        return None
+    rows = {}
+    for m in ROW_RE.finditer(proc.stdout):
+        leader = -1 if m.group(3) == "none" else int(m.group(3))
+        rows[int(m.group(2))] = (leader, [int(x) for x in m.group(4).split(",") if x],
+                                 [int(x) for x in m.group(5).split(",") if x])
+    return rows
+
+
+def create(broker, topic, partitions, rf, timeout=20):
+    """Creates through `broker`, retrying while no controller answers."""
+    deadline = time.time() + timeout
+    while True:
+        proc = tern_topics(broker, "--create", "--topic", topic, "--partitions", str(partitions),
+                           "--replication-factor", str(rf), check=False)
+        if proc.returncode == 0:
+            return proc
+        if time.time() > deadline:
+            raise AssertionError("create %s failed: %s %s" % (topic, proc.stdout, proc.stderr))
+        time.sleep(0.1)
+
+
+def same_everywhere(brokers, topic, partitions):
+    views = [describe(b, topic) for b in brokers]
+    if any(v is None or len(v) != partitions for v in views):
+        return None
+    return views[0] if all(v == views[0] for v in views) else None
+
+
+def test_create_anywhere_describe_everywhere_and_spread(broker_factory):
+    brokers, _ = start_cluster(broker_factory)
+    leader, _ = agreed_leader(brokers)
+    # Through a broker that is not the controller: it forwards.
+    other = brokers[(leader + 1) % 3]
+    proc = create(other, "my-failsafe-topic", 1, 3)
+    assert "Created topic my-failsafe-topic" in proc.stdout
+
+    view = wait_for("the same description on every broker",
+                    lambda: same_everywhere(brokers, "my-failsafe-topic", 1), 10)
+    lead, replicas, isr = view[0]
+    assert sorted(replicas) == [0, 1, 2]
+    assert lead in replicas
+    assert sorted(isr) == [0, 1, 2]
+
+    # Already there: Kafka's error, from any broker.
+    proc = tern_topics(brokers[leader], "--create", "--topic", "my-failsafe-topic", "--partitions", "1",
+                       "--replication-factor", "3", check=False)
+    assert proc.returncode != 0
+    assert "already exists" in (proc.stdout + proc.stderr)
+    # More replicas than brokers.
+    proc = tern_topics(other, "--create", "--topic", "too-many", "--partitions", "1",
+                       "--replication-factor", "4", check=False)
+    assert proc.returncode != 0
+    assert "replication factor" in (proc.stdout + proc.stderr).lower()
+
+    create(brokers[leader], "six", 6, 3)
+    view = wait_for("six partitions everywhere", lambda: same_everywhere(brokers, "six", 6), 10)
+    leaders = [view[p][0] for p in range(6)]
+    assert sorted(set(leaders)) == [0, 1, 2], leaders
+    for p in range(6):
+        assert sorted(view[p][1]) == [0, 1, 2]
+        assert view[p][0] == view[p][1][0]  # the preferred replica leads
+
+    # Every broker holds a log for every replica it has.
+    for b in brokers:
+        for p in range(6):
+            assert (b.data_dir / ("six-%d" % p)).is_dir()
+
+    # Only the leader takes writes; the others send clients back to metadata.
+    batch = kwire.record_batch([(b"k", b"v", [])])
+    for b in brokers:
+        node = int(b.props["node.id"])
+        with kwire.Conn(b.bootstrap) as c:
+            err = c.produce("six", 0, batch, acks=1)["error_code"]
+        assert err == (0 if node == view[0][0] else 6), (node, err)
+
+    # Deleted from any broker: gone everywhere, logs included.
+    tern_topics(other, "--delete", "--topic", "six")
+    wait_for("six gone everywhere", lambda: all(describe(b, "six") is None for b in brokers), 10)
+    wait_for("six's logs deleted",
+             lambda: not any((b.data_dir / "six-0").exists() for b in brokers), 10)
+
+
+def test_raft_leader_killed_new_controller_and_rejoin(broker_factory):
+    brokers, ports = start_cluster(broker_factory)
+    leader, epoch = agreed_leader(brokers)
+    create(brokers[0], "before-kill", 3, 3)
+    wait_for("before-kill everywhere", lambda: same_everywhere(brokers, "before-kill", 3), 10)
+
+    killed = brokers[leader]
+    killed.kill9()
+    survivors = [b for b in brokers if b is not killed]
+    new_leader, new_epoch = wait_for("a new Raft leader", lambda: agreed_leader(survivors, epoch), 10)
+    assert new_leader != leader
+    assert quorum_status(survivors[0])["LeaderId"] == new_leader
+
+    # The new controller creates and deletes topics, through either survivor.
+    create(survivors[0], "after-kill", 2, 2)
+    wait_for("after-kill on the survivors", lambda: same_everywhere(survivors, "after-kill", 2), 10)
+    tern_topics(survivors[1], "--delete", "--topic", "before-kill")
+    wait_for("before-kill deleted", lambda: all(describe(b, "before-kill") is None for b in survivors), 10)
+
+    # The killed node comes back with its metadata (log replay) and learns
+    # what changed while it was away.
+    restart_same_ports(killed, ports[leader])
+    wait_for("the old leader sees after-kill", lambda: same_everywhere(brokers, "after-kill", 2), 15)
+    assert describe(killed, "before-kill") is None
+    wait_for("three live brokers again", lambda: live_brokers(killed) == [0, 1, 2], 10)
+
+
+def test_restart_after_snapshot_keeps_metadata(broker_factory):
+    """More than 1,024 entries: the restarted node loads a snapshot, then
+    replays the log after it."""
+    brokers, ports = start_cluster(broker_factory)
+    create(brokers[0], "cfg-topic", 1, 3)
+    wait_for("cfg-topic everywhere", lambda: same_everywhere(brokers, "cfg-topic", 1), 10)
+    leader, _ = agreed_leader(brokers)
+    # Each IncrementalAlterConfigs is one entry; alternate values so every
+    # one changes the image.
+    with kwire.Conn(brokers[leader].bootstrap) as c:
+        for i in range(1100):
+            body = (kwire.array([kwire.i8(2) + kwire.string("cfg-topic") +
+                                 kwire.array([kwire.string("retention.ms") + kwire.i8(0) +
+                                              kwire.string(str(100000 + i))])]) + kwire.boolean(False))
+            resp = c.request(44, 0, body)
+            r = kwire.Reader(resp)
+            r.i32()
+            results = r.array(lambda r: (r.i16(), r.string(), r.i8(), r.string()))
+            assert results[0][0] == 0, results
+    victim = brokers[(leader + 1) % 3]
+    victim_id = int(victim.props["node.id"])
+    victim.kill9()
+    snapshots = list((victim.data_dir / "__cluster_metadata-0").glob("snapshot-*"))
+    assert snapshots, "no Raft snapshot was taken after 1,100 entries"
+    restart_same_ports(victim, ports[victim_id])
+    log = victim.log_text()
+    assert "restored from a snapshot" in log
+    wait_for("the restarted node describes the topic",
+             lambda: same_everywhere(brokers, "cfg-topic", 1), 15)
+    proc = run_cli(["topics", "--bootstrap-server", victim.bootstrap, "--describe", "--topic", "cfg-topic"])
+    assert "retention.ms=101099" in proc.stdout
+
+
+def test_partition_leader_killed_is_fenced_and_replaced(broker_factory):
+    brokers, ports = start_cluster(broker_factory)
+    create(brokers[0], "failover", 1, 3)
+    view = wait_for("failover everywhere", lambda: same_everywhere(brokers, "failover", 1), 10)
+    old_leader = view[0][0]
+    victim = brokers[old_leader]
+    victim.kill9()
+    survivors = [b for b in brokers if b is not victim]
+    t0 = time.time()
+
+    def moved():
+        v = same_everywhere(survivors, "failover", 1)
+        return v if v and v[0][0] not in (-1, old_leader) else None
+
+    view = wait_for("a new leader from the ISR", moved, 15)
+    print("partition leader moved after %.2f s" % (time.time() - t0))
+    new_leader, replicas, isr = view[0]
+    assert new_leader in isr
+    assert old_leader not in isr
+    assert sorted(replicas) == [0, 1, 2]
+    assert old_leader not in live_brokers(survivors[0])
+
+    # Back: registered again and unfenced.
+    restart_same_ports(victim, ports[old_leader])
+    wait_for("the restarted broker unfenced", lambda: live_brokers(survivors[0]) == [0, 1, 2], 15)
+    assert "unfenced" in victim.log_text()
