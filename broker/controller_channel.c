@@ -1,6 +1,7 @@
 #include "broker/controller_channel.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,40 @@ struct controller_channel {
 	char host[256];
 	int port;
 	int32_t next_correlation_id;
+	unsigned bootstrap_next; /* which bootstrap server to try next */
 };
+
+/* controller.quorum.bootstrap.servers entry `i` (mod their count) into
+ * host/port; -1 when there are none. */
+static int controller_channel_bootstrap(const struct broker_config *cfg, unsigned i, char *host, size_t hostlen,
+					int *port)
+{
+	const char *list = cfg->controller_quorum_bootstrap_servers;
+	if (list == NULL || list[0] == '\0')
+		return -1;
+	unsigned n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	i %= n;
+	const char *s = list;
+	for (unsigned k = 0; k < i; k++)
+		s = strchr(s, ',') + 1;
+	size_t len = strcspn(s, ",");
+	const char *colon = memrchr(s, ':', len);
+	if (colon == NULL || (size_t)(colon - s) >= hostlen)
+		return -1;
+	snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
+	*port = atoi(colon + 1);
+	return *port > 0 ? 0 : -1;
+}
+
+static bool controller_channel_is_voter(const struct broker_config *cfg)
+{
+	for (int i = 0; i < cfg->voter_count; i++)
+		if (cfg->voter_list[i].id == cfg->node_id)
+			return true;
+	return false;
+}
 
 struct controller_channel *controller_channel_new(struct broker *b)
 {
@@ -43,6 +77,8 @@ void controller_channel_free(struct controller_channel *ch)
 
 /* The endpoint clients use on broker `id`: its first endpoint that is not a
  * controller listener (brokers register only their broker listener). */
+static int controller_channel_aim(struct controller_channel *ch, int32_t node, const char *host, int port);
+
 static int controller_channel_endpoint(const struct metadata_image *img, int32_t id, char *host, size_t hostlen,
 				       int *port)
 {
@@ -60,6 +96,20 @@ int controller_channel_target(struct controller_channel *ch, int32_t *leader_id)
 	struct quorum_status st;
 	metadata_quorum_status(b->metadata, &st);
 	*leader_id = st.leader_id;
+	if (st.leader_id < 0 && !controller_channel_is_voter(b->cfg)) {
+		/* A node beyond the voters learns the leader only once the
+		 * quorum took it in, which needs its registration first: it
+		 * registers through a broker of controller.quorum.bootstrap.servers
+		 * (read as broker listeners of existing members), which forwards
+		 * to the controller. A new server each time the last failed. */
+		if (ch->node == -2 && ch->client != NULL && net_client_connected(ch->client))
+			return CONTROLLER_CHANNEL_REMOTE;
+		char host[256];
+		int port = 0;
+		if (controller_channel_bootstrap(b->cfg, ch->bootstrap_next++, host, sizeof host, &port) != 0)
+			return CONTROLLER_CHANNEL_NONE;
+		return controller_channel_aim(ch, -2, host, port);
+	}
 	if (st.leader_id < 0)
 		return CONTROLLER_CHANNEL_NONE;
 	if (st.leader_id == b->cfg->node_id)
@@ -74,6 +124,15 @@ int controller_channel_target(struct controller_channel *ch, int32_t *leader_id)
 	image_unref(img);
 	if (rc != 0)
 		return CONTROLLER_CHANNEL_NONE;
+	return controller_channel_aim(ch, st.leader_id, host, port);
+}
+
+/* Points the connection at `node` (-2: a bootstrap server) on host:port. */
+static int controller_channel_aim(struct controller_channel *ch, int32_t node, const char *host, int port)
+{
+	struct broker *b = ch->b;
+	if (ch->client != NULL && ch->node == node && strcmp(ch->host, host) == 0 && ch->port == port)
+		return CONTROLLER_CHANNEL_REMOTE;
 	net_client_free(ch->client); /* fails what was queued for the former leader */
 	ch->client = NULL;
 	struct net_client_config cc = {
@@ -88,10 +147,13 @@ int controller_channel_target(struct controller_channel *ch, int32_t *leader_id)
 		ch->node = -1;
 		return CONTROLLER_CHANNEL_NONE;
 	}
-	ch->node = st.leader_id;
+	ch->node = node;
 	snprintf(ch->host, sizeof ch->host, "%s", host);
 	ch->port = port;
-	tlog(TLOG_INFO, CONTROLLER_CHANNEL_LOG, "controller is node %d at %s:%d", (int)st.leader_id, host, port);
+	if (node >= 0)
+		tlog(TLOG_INFO, CONTROLLER_CHANNEL_LOG, "controller is node %d at %s:%d", (int)node, host, port);
+	else
+		tlog(TLOG_INFO, CONTROLLER_CHANNEL_LOG, "no controller known: registering through %s:%d", host, port);
 	return CONTROLLER_CHANNEL_REMOTE;
 }
 

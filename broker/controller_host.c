@@ -38,6 +38,7 @@ struct controller_host {
 	struct event *retry; /* re-appends a failed barrier */
 	struct event *later; /* runs NULL-proposal completions on the next turn */
 	struct host_pending *later_head;
+	int32_t adding; /* node being added as a standby, -1 none */
 };
 
 /* One proposal on its way through Raft (owned by the quorum's completion
@@ -272,6 +273,45 @@ static void controller_host_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void controller_host_added_cb(void *arg, int status, uint64_t index)
+{
+	(void)index;
+	struct controller_host *h = arg;
+	if (status != 0)
+		tlog(TLOG_WARN, CONTROLLER_HOST_LOG, "adding node %d as a standby failed: %s", (int)h->adding,
+		     quorum_strerror(status));
+	h->adding = -1;
+}
+
+void controller_host_ensure_member(struct controller_host *h, int32_t node_id)
+{
+	const struct broker_config *cfg = h->b->cfg;
+	if (!controller_active(h->ctl) || h->adding >= 0)
+		return;
+	for (int i = 0; i < cfg->voter_count; i++)
+		if (cfg->voter_list[i].id == node_id)
+			return;
+	struct quorum_status st;
+	metadata_quorum_status(h->b->metadata, &st);
+	for (size_t i = 0; i < st.n_members; i++)
+		if (st.members[i].node_id == node_id && st.members[i].membership != QUORUM_SPARE)
+			return;
+	/* Its controller listener is the endpoint after its broker listener. */
+	char address[QUORUM_ADDRESS_MAX + 1] = "";
+	struct metadata_image *img = metadata_image(h->b->metadata);
+	const struct image_broker *br = image_broker(img, node_id);
+	if (br != NULL && br->n_endpoints > 1)
+		snprintf(address, sizeof address, "%s:%u", br->endpoints[1].host, (unsigned)br->endpoints[1].port);
+	image_unref(img);
+	if (address[0] == '\0')
+		return;
+	if (metadata_add_standby(h->b->metadata, node_id, address, controller_host_added_cb, h) == 0) {
+		h->adding = node_id;
+		tlog(TLOG_INFO, CONTROLLER_HOST_LOG, "adding node %d at %s to the quorum as a standby", (int)node_id,
+		     address);
+	}
+}
+
 static int controller_host_validate_config(const char *name, const char *value, char *err, size_t errlen)
 {
 	return topic_config_validate(name, value, err, errlen);
@@ -283,6 +323,7 @@ struct controller_host *controller_host_new(struct broker *b)
 	if (h == NULL)
 		return NULL;
 	h->b = b;
+	h->adding = -1;
 	uint64_t seed = 0;
 	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)b->cfg->node_id << 32);

@@ -57,6 +57,12 @@ typedef void (*controller_host_done_cb)(void *arg, int16_t error);
 int controller_host_commit(struct controller_host *h, struct controller_proposal *p, controller_host_done_cb cb,
 			   void *arg);
 
+/* A broker beyond controller.quorum.voters heartbeats: if the quorum does
+ * not count it yet, add it as a standby (it then replicates the metadata
+ * log without voting), at the controller endpoint it registered. One change
+ * at a time; a later heartbeat retries. */
+void controller_host_ensure_member(struct controller_host *h, int32_t node_id);
+
 /* The monotonic clock the controller runs on. */
 int64_t controller_host_now_ms(void);
 

@@ -120,7 +120,32 @@ static int64_t lifecycle_applied(struct lifecycle *l)
 	return (int64_t)st.last_applied;
 }
 
-/* This broker's one endpoint: its broker listener as advertised. */
+/* A node beyond the voters also registers its controller listener, where
+ * the quorum reaches it as a standby (KRaft observers fetch from the leader
+ * instead; raft pushes to its members). Returns 1 when `ep` was filled. */
+static int lifecycle_controller_endpoint(struct lifecycle *l, struct metadata_endpoint *ep, char *host, size_t hostlen)
+{
+	const struct broker_config *cfg = l->b->cfg;
+	for (int i = 0; i < cfg->voter_count; i++)
+		if (cfg->voter_list[i].id == cfg->node_id)
+			return 0;
+	if (cfg->controller_port <= 0 || cfg->controller_host == NULL)
+		return 0;
+	const char *name = "CONTROLLER";
+	for (int i = 0; i < cfg->listener_count; i++)
+		if (cfg->listener_list[i].controller) {
+			name = cfg->listener_list[i].name;
+			break;
+		}
+	snprintf(host, hostlen, "%s", strcmp(cfg->controller_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->controller_host);
+	ep->name = name;
+	ep->host = host;
+	ep->port = (uint16_t)cfg->controller_port;
+	ep->security_protocol = 0;
+	return 1;
+}
+
+/* This broker's endpoint: its broker listener as advertised. */
 static void lifecycle_endpoint(struct lifecycle *l, struct metadata_endpoint *ep)
 {
 	const struct broker_config *cfg = l->b->cfg;
@@ -142,12 +167,14 @@ static void lifecycle_local(struct lifecycle *l, struct controller *ctl)
 	int64_t now = controller_host_now_ms();
 	l->inflight = true;
 	if (l->epoch < 0) {
-		struct metadata_endpoint ep;
-		lifecycle_endpoint(l, &ep);
+		struct metadata_endpoint ep[2];
+		char host[256];
+		lifecycle_endpoint(l, &ep[0]);
+		size_t n = 1 + (size_t)lifecycle_controller_endpoint(l, &ep[1], host, sizeof host);
 		struct controller_registration reg = {
 			.broker_id = l->b->cfg->node_id,
-			.endpoints = &ep,
-			.n_endpoints = 1,
+			.endpoints = ep,
+			.n_endpoints = n,
 			.rack = l->b->cfg->broker_rack,
 		};
 		memcpy(reg.incarnation_id, l->incarnation_id, 16);
@@ -223,20 +250,24 @@ static void lifecycle_remote(struct lifecycle *l)
 	};
 	request_header_encode(&w, 2, &h);
 	if (l->epoch < 0) {
-		struct metadata_endpoint ep;
-		lifecycle_endpoint(l, &ep);
-		struct broker_registration_listener lst = {
-			.name = {ep.name, (int32_t)strlen(ep.name)},
-			.host = {ep.host, (int32_t)strlen(ep.host)},
-			.port = ep.port,
-			.security_protocol = 0,
-		};
+		struct metadata_endpoint ep[2];
+		char host[256];
+		lifecycle_endpoint(l, &ep[0]);
+		int n = 1 + lifecycle_controller_endpoint(l, &ep[1], host, sizeof host);
+		struct broker_registration_listener lst[2];
+		for (int i = 0; i < n; i++)
+			lst[i] = (struct broker_registration_listener){
+				.name = {ep[i].name, (int32_t)strlen(ep[i].name)},
+				.host = {ep[i].host, (int32_t)strlen(ep[i].host)},
+				.port = ep[i].port,
+				.security_protocol = 0,
+			};
 		const char *rack = l->b->cfg->broker_rack;
 		struct broker_registration_request req = {
 			.broker_id = l->b->cfg->node_id,
 			.cluster_id = {l->b->topics.cluster_id, (int32_t)strlen(l->b->topics.cluster_id)},
-			.listeners = &lst,
-			.listeners_count = 1,
+			.listeners = lst,
+			.listeners_count = n,
 			.rack = {rack, rack != NULL ? (int32_t)strlen(rack) : -1},
 			.previous_broker_epoch = -1,
 		};

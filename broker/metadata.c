@@ -372,6 +372,11 @@ int metadata_propose(struct metadata *m, const void *buf, size_t len, quorum_pro
 	return quorum_propose(m->quorum, buf, len, &m->sink, cb, arg);
 }
 
+int metadata_add_standby(struct metadata *m, int32_t node_id, const char *address, quorum_propose_cb cb, void *arg)
+{
+	return quorum_add_standby(m->quorum, node_id, address, &m->sink, cb, arg);
+}
+
 int metadata_barrier(struct metadata *m, quorum_propose_cb cb, void *arg)
 {
 	return quorum_barrier(m->quorum, &m->sink, cb, arg);

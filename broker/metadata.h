@@ -48,6 +48,9 @@ void metadata_quorum_status(struct metadata *m, struct quorum_status *out);
  * runs on the loop. Return 0 or a QUORUM_E* code (cb not called). */
 int metadata_propose(struct metadata *m, const void *buf, size_t len, quorum_propose_cb cb, void *arg);
 int metadata_barrier(struct metadata *m, quorum_propose_cb cb, void *arg);
+/* Asks the quorum (this member must lead) to add `node_id` at `address`
+ * ("host:port" of its controller listener) as a standby; `cb` on the loop. */
+int metadata_add_standby(struct metadata *m, int32_t node_id, const char *address, quorum_propose_cb cb, void *arg);
 
 /* Runs the publisher on the current image soon (on the loop). */
 void metadata_notify_image(struct metadata *m);

@@ -2,8 +2,9 @@
  * this node's active controller (broker/lifecycle.c is the sending side).
  *
  * Served only with a quorum, and never listed in ApiVersions (internal).
- * A node that is not the active controller answers NOT_CONTROLLER; the
- * sender looks for the leader again. A reply that depends on a proposal is
+ * A node that is not the active controller forwards them (a standby-to-be
+ * registers that way), or answers NOT_CONTROLLER; the sender looks for the
+ * leader again. A reply that depends on a proposal is
  * sent once the proposal committed, or NOT_CONTROLLER if it did not.
  */
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct lifecycle_call {
 	struct api_request *req;
 	struct controller_registration_reply reg;
 	struct controller_heartbeat_reply hb;
+	int32_t broker_id;
 };
 
 static void api_registration_reply(struct api_request *req, int16_t error, int64_t epoch)
@@ -66,13 +68,30 @@ static void api_registration_done(void *arg, int16_t error)
 static void api_heartbeat_done(void *arg, int16_t error)
 {
 	struct lifecycle_call *c = arg;
+	if (error == KERR_NONE && c->hb.error_code == KERR_NONE)
+		controller_host_ensure_member(c->req->broker->controller, c->broker_id);
 	api_heartbeat_reply(c->req, error != KERR_NONE ? error : c->hb.error_code, &c->hb);
 	free(c);
+}
+
+static void api_registration_not_controller(struct api_request *req)
+{
+	api_registration_reply(req, KERR_NOT_CONTROLLER, -1);
+}
+
+static void api_heartbeat_not_controller(struct api_request *req)
+{
+	struct controller_heartbeat_reply none = {0};
+	api_heartbeat_reply(req, KERR_NOT_CONTROLLER, &none);
 }
 
 void api_broker_registration_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
+	/* A node beyond the voters registers through any broker until the
+	 * quorum took it in (broker/controller_channel.c). */
+	if (controller_host_active(b->controller) == NULL && api_forward(req, api_registration_not_controller))
+		return;
 	struct broker_registration_request in;
 	if (broker_registration_request_decode(&req->body, req->hdr.api_version, &in) != 0) {
 		api_close(req);
@@ -125,6 +144,8 @@ out:
 void api_broker_heartbeat_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
+	if (controller_host_active(b->controller) == NULL && api_forward(req, api_heartbeat_not_controller))
+		return;
 	struct broker_heartbeat_request in;
 	if (broker_heartbeat_request_decode(&req->body, req->hdr.api_version, &in) != 0) {
 		api_close(req);
@@ -148,6 +169,7 @@ void api_broker_heartbeat_handle(struct api_request *req)
 	}
 	struct controller_proposal *p = NULL;
 	c->req = req;
+	c->broker_id = hb.broker_id;
 	if (controller_heartbeat(ctl, &hb, controller_host_now_ms(), &c->hb, &p) != 0) {
 		api_heartbeat_reply(req, KERR_UNKNOWN_SERVER_ERROR, &none);
 		free(c);

@@ -234,3 +234,33 @@ def test_partition_leader_killed_is_fenced_and_replaced(broker_factory):
     restart_same_ports(victim, ports[old_leader])
     wait_for("the restarted broker unfenced", lambda: live_brokers(survivors[0]) == [0, 1, 2], 15)
     assert "unfenced" in victim.log_text()
+
+
+def test_node_beyond_the_voters_joins_as_standby(broker_factory):
+    brokers, ports = start_cluster(broker_factory)
+    voters = brokers[0].props["controller.quorum.voters"]
+    (cport,) = free_ports(1)
+    props = dict(brokers[0].props)
+    props.update({
+        "node.id": "3",
+        "listeners": "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d" % cport,
+        "controller.quorum.voters": voters,
+        # Where a node outside the voters registers before the quorum
+        # knows it: any member's broker listener.
+        "controller.quorum.bootstrap.servers": ",".join(b.bootstrap for b in brokers),
+    })
+    props.pop("log.dirs", None)
+    standby = broker_factory(props=props, name="node3")
+    everyone = brokers + [standby]
+    wait_for("four live brokers", lambda: live_brokers(brokers[0]) == [0, 1, 2, 3], 15)
+
+    def observed():
+        s = quorum_status(standby)
+        return s if s and "3" in s["CurrentObservers"] and sorted(s["CurrentVoters"]) == [0, 1, 2] else None
+
+    wait_for("node 3 listed as an observer", observed, 15)
+    # It replicates the metadata: a topic created elsewhere reaches it, and
+    # placement may use it.
+    create(brokers[1], "with-standby", 4, 4)
+    view = wait_for("with-standby on all four", lambda: same_everywhere(everyone, "with-standby", 4), 15)
+    assert sorted(view[0][1]) == [0, 1, 2, 3]
