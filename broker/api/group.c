@@ -7,12 +7,14 @@
  * keeps the api_request (and with it the frame the decoded views point into)
  * until the coordinator's callback responds.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
+#include "broker/metadata.h"
 #include "broker/group/group.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
@@ -77,8 +79,59 @@ static struct group_coordinator *api_group_coord(struct api_request *req)
 
 /* ---- FindCoordinator ---- */
 
-static void api_find_coordinator_one(struct group_coordinator *c, struct kstr key, int8_t key_type,
-				     struct find_coordinator_coordinator *out)
+/* With a quorum, each group has one coordinator among the live brokers,
+ * picked by a hash of its id (the same answer on every broker), until
+ * groups live on __consumer_offsets partitions and follow their leaders.
+ * Copies the chosen broker's host into `host`. Returns its id, or -1. */
+struct api_coordinator_pick {
+	uint32_t hash;
+	size_t n, want;
+	int32_t id;
+	char *host;
+	size_t hostlen;
+	int32_t port;
+};
+
+static int api_coordinator_count_cb(const struct image_broker *br, void *arg)
+{
+	struct api_coordinator_pick *p = arg;
+	if (!br->fenced && br->n_endpoints > 0)
+		p->n++;
+	return 0;
+}
+
+static int api_coordinator_pick_cb(const struct image_broker *br, void *arg)
+{
+	struct api_coordinator_pick *p = arg;
+	if (br->fenced || br->n_endpoints == 0)
+		return 0;
+	if (p->want-- != 0)
+		return 0;
+	p->id = br->id;
+	snprintf(p->host, p->hostlen, "%s", br->endpoints[0].host);
+	p->port = br->endpoints[0].port;
+	return 1;
+}
+
+static int32_t api_coordinator_for(struct broker *b, struct kstr key, char *host, size_t hostlen, int32_t *port)
+{
+	struct api_coordinator_pick p = {.hash = 2166136261u, .id = -1, .host = host, .hostlen = hostlen};
+	for (int32_t i = 0; i < key.len; i++) /* FNV-1a */
+		p.hash = (p.hash ^ (uint8_t)key.p[i]) * 16777619u;
+	struct metadata_image *img = metadata_image(b->metadata);
+	image_foreach_broker(img, api_coordinator_count_cb, &p);
+	if (p.n > 0) {
+		p.want = p.hash % p.n;
+		image_foreach_broker(img, api_coordinator_pick_cb, &p);
+	}
+	image_unref(img);
+	*port = p.port;
+	return p.id;
+}
+
+static void api_find_coordinator_one(struct broker *b, struct group_coordinator *c, struct kstr key,
+				     int8_t key_type, struct find_coordinator_coordinator *out, char *host,
+				     size_t hostlen)
 {
 	memset(out, 0, sizeof *out);
 	out->key = key;
@@ -95,6 +148,20 @@ static void api_find_coordinator_one(struct group_coordinator *c, struct kstr ke
 		/* No transaction coordinator runs here (yet). */
 		out->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
 		out->error_message = api_group_kstr("The coordinator is not available.");
+		return;
+	}
+	if (b != NULL && b->metadata != NULL) {
+		int32_t port = -1;
+		int32_t id = api_coordinator_for(b, key, host, hostlen, &port);
+		if (id < 0) {
+			out->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+			out->error_message = api_group_kstr("The coordinator is not available.");
+			return;
+		}
+		out->node_id = id;
+		out->host = api_group_kstr(host);
+		out->port = port;
+		out->error_code = KERR_NONE;
 		return;
 	}
 	/* One broker: it coordinates every group. */
@@ -120,7 +187,8 @@ void api_find_coordinator_handle(struct api_request *req)
 	kw_init(&w, 128);
 	if (v <= 3) {
 		struct find_coordinator_coordinator one;
-		api_find_coordinator_one(c, in.key, in.key_type, &one);
+		char host[256];
+		api_find_coordinator_one(req->broker, c, in.key, in.key_type, &one, host, sizeof host);
 		out.error_code = one.error_code;
 		out.error_message = one.error_message;
 		out.node_id = one.node_id;
@@ -137,10 +205,20 @@ void api_find_coordinator_handle(struct api_request *req)
 			return;
 		}
 		out.coordinators_count = n;
+		char (*hosts)[256] = calloc((size_t)n + 1, sizeof *hosts);
+		if (!hosts) {
+			free(out.coordinators);
+			find_coordinator_request_free(&in);
+			kw_free(&w);
+			api_close(req);
+			return;
+		}
 		for (int32_t i = 0; i < n; i++)
-			api_find_coordinator_one(c, in.coordinator_keys[i], in.key_type, &out.coordinators[i]);
+			api_find_coordinator_one(req->broker, c, in.coordinator_keys[i], in.key_type, &out.coordinators[i],
+						 hosts[i], sizeof hosts[i]);
 		find_coordinator_response_encode(&w, v, &out);
 		free(out.coordinators);
+		free(hosts);
 	}
 	find_coordinator_request_free(&in);
 	api_group_respond(req, &w);

@@ -264,3 +264,48 @@ def test_node_beyond_the_voters_joins_as_standby(broker_factory):
     create(brokers[1], "with-standby", 4, 4)
     view = wait_for("with-standby on all four", lambda: same_everywhere(everyone, "with-standby", 4), 15)
     assert sorted(view[0][1]) == [0, 1, 2, 3]
+
+
+def test_clients_produce_and_consume_in_a_group_across_the_cluster(broker_factory):
+    """librdkafka (confluent-kafka) on the three-broker cluster: the producer
+    follows each partition to its leader, a consumer group finds one
+    coordinator whichever broker it asks, reads everything and commits."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    brokers, _ = start_cluster(broker_factory)
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    create(brokers[0], "orders", 3, 3)
+    view = wait_for("orders everywhere", lambda: same_everywhere(brokers, "orders", 3), 10)
+    assert sorted({view[p][0] for p in range(3)}) == [0, 1, 2]
+
+    # The same coordinator from every broker (FindCoordinator v2).
+    coordinators = set()
+    for b in brokers:
+        with kwire.Conn(b.bootstrap) as c:
+            r = kwire.Reader(c.request(10, 2, kwire.string("g-orders") + kwire.i8(0)))
+            r.i32()
+            err, _msg, node = r.i16(), r.string(), r.i32()
+            assert err == 0
+            coordinators.add(node)
+    assert len(coordinators) == 1
+
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for i in range(300):
+        p.produce("orders", key=b"k%d" % i, value=b"v%d" % i, partition=i % 3)
+    assert p.flush(30) == 0
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "g-orders", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    c.subscribe(["orders"])
+    seen = set()
+    deadline = time.time() + 30
+    while len(seen) < 300 and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        seen.add(m.value())
+    assert len(seen) == 300
+    c.commit(asynchronous=False)
+    committed = c.committed([TopicPartition("orders", i) for i in range(3)], 10)
+    assert sum(tp.offset for tp in committed) == 300
+    c.close()
