@@ -39,6 +39,7 @@ struct controller_host {
 	struct event *later; /* runs NULL-proposal completions on the next turn */
 	struct host_pending *later_head;
 	int32_t adding; /* node being added as a standby, -1 none */
+	int32_t previous_leader; /* the last other node seen leading, -1 none */
 };
 
 /* One proposal on its way through Raft (owned by the quorum's completion
@@ -94,6 +95,13 @@ static void controller_host_barrier_cb(void *arg, int status, uint64_t index)
 	     "node %d is the active controller: term=%" PRIu64 " barrier=%" PRIu64 " image=%" PRIu64
 	     " brokers=%zu topics=%zu",
 	     (int)h->b->cfg->node_id, h->term, index, img_index, brokers, topics);
+	/* The broker of the controller replaced shares its process with the
+	 * Raft member that lost leadership: most likely dead. Alive, it
+	 * heartbeats here within milliseconds of hearing of the new leader. */
+	if (h->previous_leader >= 0) {
+		int64_t grace = 2 * (int64_t)h->b->cfg->broker_heartbeat_interval_ms;
+		controller_shorten_session(h->ctl, h->previous_leader, controller_host_now_ms() + grace);
+	}
 	struct timeval tv = {0, CONTROLLER_HOST_TICK_MS * 1000};
 	event_add(h->tick, &tv);
 	/* This node registers with itself without waiting for its next
@@ -127,9 +135,11 @@ static void controller_host_retry_cb(evutil_socket_t fd, short what, void *arg)
 	controller_host_begin_activation(arg);
 }
 
-void controller_host_role_changed(struct controller_host *h, int role, uint64_t term)
+void controller_host_role_changed(struct controller_host *h, int role, int32_t leader_id, uint64_t term)
 {
 	bool leads = role == QUORUM_LEADER;
+	if (leader_id >= 0 && leader_id != h->b->cfg->node_id)
+		h->previous_leader = leader_id;
 	if (leads && term == h->term)
 		return;
 	if (!leads && h->term == 0)
@@ -281,6 +291,7 @@ static void controller_host_added_cb(void *arg, int status, uint64_t index)
 		tlog(TLOG_WARN, CONTROLLER_HOST_LOG, "adding node %d as a standby failed: %s", (int)h->adding,
 		     quorum_strerror(status));
 	h->adding = -1;
+	h->previous_leader = -1;
 }
 
 void controller_host_ensure_member(struct controller_host *h, int32_t node_id)

@@ -39,7 +39,7 @@ struct controller_host *controller_host_new(struct broker *b);
 void controller_host_free(struct controller_host *h);
 
 /* The member's role, leader or term changed (from metadata.c, on the loop). */
-void controller_host_role_changed(struct controller_host *h, int role, uint64_t term);
+void controller_host_role_changed(struct controller_host *h, int role, int32_t leader_id, uint64_t term);
 
 /* The controller logic, when it is active on this node; NULL otherwise. The
  * pointer is valid for the current call chain only. */

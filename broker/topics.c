@@ -246,25 +246,28 @@ static struct partition *topics_partition_open(struct topics *t, struct topic *t
 	return p;
 }
 
+/* Closes (or deletes) a partition's log and frees it. */
+static void topics_partition_free(struct partition *p, bool delete_log)
+{
+	if (p->log) {
+		if (delete_log)
+			(void)log_delete(p->log);
+		else
+			log_close(p->log);
+	}
+	if (p->cc_refs)
+		claimcheck_refs_free(p->cc_refs);
+	for (size_t k = 0; k < p->cc_deferred_n; k++)
+		free(p->cc_deferred[k]);
+	free(p->cc_deferred);
+	free(p);
+}
+
 static void topic_free(struct topic *topic, bool delete_logs)
 {
-	for (int32_t i = 0; i < topic->partition_count; i++) {
-		struct partition *p = topic->partitions[i];
-		if (!p)
-			continue;
-		if (p->log) {
-			if (delete_logs)
-				(void)log_delete(p->log);
-			else
-				log_close(p->log);
-		}
-		if (p->cc_refs)
-			claimcheck_refs_free(p->cc_refs);
-		for (size_t k = 0; k < p->cc_deferred_n; k++)
-			free(p->cc_deferred[k]);
-		free(p->cc_deferred);
-		free(p);
-	}
+	for (int32_t i = 0; i < topic->partition_count; i++)
+		if (topic->partitions[i])
+			topics_partition_free(topic->partitions[i], delete_logs);
 	free(topic->partitions);
 	topic_overrides_free(&topic->overrides);
 	free(topic->name);
@@ -699,11 +702,5 @@ void topics_drop_partition(struct topics *t, struct topic *topic, int32_t index)
 		return;
 	struct partition *p = topic->partitions[index];
 	topic->partitions[index] = NULL;
-	(void)log_delete(p->log);
-	if (p->cc_refs)
-		claimcheck_refs_free(p->cc_refs);
-	for (size_t k = 0; k < p->cc_deferred_n; k++)
-		free(p->cc_deferred[k]);
-	free(p->cc_deferred);
-	free(p);
+	topics_partition_free(p, true);
 }

@@ -306,6 +306,13 @@ int controller_activate(struct controller *ctl, const struct metadata_image *com
 	return 0;
 }
 
+void controller_shorten_session(struct controller *ctl, int32_t id, int64_t deadline_ms)
+{
+	struct controller_session *s = ctl->active ? controller_session(ctl, id) : NULL;
+	if (s != NULL && deadline_ms < s->deadline_ms)
+		s->deadline_ms = deadline_ms;
+}
+
 void controller_proposal_done(struct controller *ctl, struct controller_proposal *p, int status, uint64_t index)
 {
 	if (p->prev != NULL)

@@ -111,6 +111,15 @@ void controller_free(struct controller *ctl);
  * taken): see the lifecycle above. Deactivates first if active. Returns 0 or
  * -ENOMEM (then inactive). */
 int controller_activate(struct controller *ctl, const struct metadata_image *committed, int64_t now_ms);
+/* Ends the session of broker `id` by `deadline_ms` at the latest (no-op
+ * when it already ends sooner, or `id` has none). For the broker of the
+ * controller just replaced: in combined mode it shares its process with
+ * the Raft member that lost leadership, most often because that process
+ * died; a live one heartbeats the new controller within milliseconds of
+ * learning the new leader, so a full fresh session only delays the
+ * failover of its partitions. Every other broker keeps its fresh session. */
+void controller_shorten_session(struct controller *ctl, int32_t id, int64_t deadline_ms);
+
 /* Drops the view and sessions; outstanding proposals are only freed by their
  * done() from now on. Idempotent. */
 void controller_deactivate(struct controller *ctl);

@@ -10,41 +10,22 @@ import time
 
 import kwire
 from helpers import run_cli
-from test_quorum import agreed_leader, free_ports, quorum_status, wait_for
+from test_quorum import agreed_leader, free_ports, quorum_status, restart_same_ports, start_quorum, wait_for
 
-ELECTION_TIMEOUT_MS = 500
 HEARTBEAT_MS = 150
 SESSION_TIMEOUT_MS = 1000
 
 ROW_RE = re.compile(r"Topic: (\S+)\tPartition: (\d+)\tLeader: (-?\d+|none)\tReplicas: ([\d,]*)\tIsr: ([\d,]*)")
 
 
-def start_cluster(broker_factory, n=3, extra=None):
-    ports = free_ports(n)
-    voters = ",".join("%d@127.0.0.1:%d" % (i, p) for i, p in enumerate(ports))
-    brokers = []
-    for i in range(n):
-        props = {
-            "node.id": str(i),
-            "controller.quorum.voters": voters,
-            "listeners": "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d" % ports[i],
-            "controller.listener.names": "CONTROLLER",
-            "controller.quorum.election.timeout.ms": str(ELECTION_TIMEOUT_MS),
-            "broker.heartbeat.interval.ms": str(HEARTBEAT_MS),
-            "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
-        }
-        props.update(extra or {})
-        brokers.append(broker_factory(props=props, name="node%d" % i))
+def start_cluster(broker_factory, n=3):
+    brokers, ports = start_quorum(broker_factory, n, extra={
+        "broker.heartbeat.interval.ms": str(HEARTBEAT_MS),
+        "broker.session.timeout.ms": str(SESSION_TIMEOUT_MS),
+    })
     wait_for("a Raft leader", lambda: agreed_leader(brokers), 15)
     wait_for("three unfenced brokers", lambda: all(len(live_brokers(b)) == n for b in brokers), 15)
     return brokers, ports
-
-
-def restart_same_ports(b, controller_port):
-    port = b.port
-    b.port = None
-    b.props["listeners"] = "PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d" % (port, controller_port)
-    b.start()
 
 
 def live_brokers(broker):

@@ -80,7 +80,8 @@ def agreed_leader(brokers, min_epoch=0):
     return seen[0]["LeaderId"], seen[0]["LeaderEpoch"]
 
 
-def start_quorum(broker_factory, n=3):
+def start_quorum(broker_factory, n=3, extra=None):
+    """n voters, each also a broker; `extra` props for all of them."""
     ports = free_ports(n)
     voters = ",".join("%d@127.0.0.1:%d" % (i, p) for i, p in enumerate(ports))
     brokers = []
@@ -92,6 +93,7 @@ def start_quorum(broker_factory, n=3):
             "controller.listener.names": "CONTROLLER",
             "controller.quorum.election.timeout.ms": str(ELECTION_TIMEOUT_MS),
         }
+        props.update(extra or {})
         brokers.append(broker_factory(props=props, name="node%d" % i))
     return brokers, ports
 

@@ -756,6 +756,16 @@ static void controller__deposed_controller_is_rejected_and_the_new_one_carries_o
 	assert_int_equal(image_topic_count(c->nodes[0].img), 1);
 	partition(c, "lost", 0);
 
+	/* The deposed controller's own broker may get a shorter session
+	 * (combined mode: its process most likely died); the others keep
+	 * theirs. A heartbeat gives it a whole session again. */
+	controller_shorten_session(ctl, 0, t_act + SESSION_MS / 2);
+	assert_int_equal(controller_next_deadline_ms(ctl), t_act + SESSION_MS / 2);
+	controller_shorten_session(ctl, 0, t_act + SESSION_MS); /* never lengthens */
+	assert_int_equal(controller_next_deadline_ms(ctl), t_act + SESSION_MS / 2);
+	assert_false(heartbeat(c, l, 0, ep[0], false).is_fenced);
+	assert_int_equal(controller_next_deadline_ms(ctl), t_act + SESSION_MS);
+
 	/* Sessions run from the activation: a broker silent for a whole
 	 * session after it is fenced then, not before. */
 	const bool alive[3] = {true, true, false};
