@@ -205,11 +205,15 @@ static void metadata_handle_quorum(struct api_request *req, struct metadata_requ
 		resp.cluster_id.p = b->topics.cluster_id;
 		resp.cluster_id.len = (int32_t)strlen(b->topics.cluster_id);
 		/* KRaft hides the controller from clients and names a live
-		 * broker instead (any broker forwards admin requests). This
-		 * broker is live - the client just reached it - whereas the
-		 * Raft leader may have died a moment ago: a client would wait
-		 * out its connection timeout on it. */
-		resp.controller_id = b->cfg->node_id;
+		 * broker instead (any broker forwards admin requests): this
+		 * one, which the client just reached, if it is listed (it is
+		 * not while fenced, e.g. just restarted: a client would wait
+		 * for a controller it cannot see), else the first listed. The
+		 * Raft leader itself may have died a moment ago. */
+		resp.controller_id = mb.n_brokers > 0 ? mb.brokers[0].node_id : -1;
+		for (int32_t i = 0; i < mb.n_brokers; i++)
+			if (mb.brokers[i].node_id == b->cfg->node_id)
+				resp.controller_id = b->cfg->node_id;
 		resp.cluster_authorized_operations = METADATA_AUTHORIZED_OPERATIONS_UNKNOWN;
 		resp.topics = mb.topics;
 		resp.topics_count = mb.n_topics;

@@ -10,7 +10,9 @@
 
 #include "broker/log/checkpoint.h"
 #include "broker/log/fileio.h"
+#include "broker/log/leader_epochs.h"
 #include "broker/log/segment.h"
+#include "broker/logger.h"
 #include "broker/protocol/batch.h"
 
 struct log {
@@ -27,6 +29,13 @@ struct log {
 	int64_t now_ms;         /* latest clock reading passed in */
 	log_drop_cb drop_cb;    /* told of every batch before retention deletes it */
 	void *drop_arg;
+	/* Leader-epoch history of the batches in [start_offset, log end), kept
+	 * in leader-epoch-checkpoint on every change. */
+	struct leader_epochs epochs;
+	/* The last write of leader-epoch-checkpoint failed: it lags `epochs`.
+	 * log_flush retries it before moving the recovery point, so the file
+	 * is accurate for every offset below the recovery point. */
+	bool epochs_dirty;
 };
 
 void log_config_default(struct log_config *cfg)
@@ -109,6 +118,24 @@ static int log_checkpoint_recovery(struct log *log, int64_t point)
 {
 	log->recovery_point = point;
 	return checkpoint_write(log->dir, CHECKPOINT_RECOVERY_POINT, point);
+}
+
+/* Writes leader-epoch-checkpoint after a change of log->epochs; on failure
+ * the log remembers to retry (log_flush). */
+static int log_epochs_persist(struct log *log)
+{
+	int rc = leader_epochs_store(&log->epochs, log->dir);
+	log->epochs_dirty = rc != 0;
+	if (rc != 0)
+		tlog(TLOG_WARN, "log", "%s: writing %s failed: %s (retried at the next flush)", log->dir,
+		     LEADER_EPOCHS_CHECKPOINT, strerror(-rc));
+	return rc;
+}
+
+/* The log start offset moved up: epochs wholly below it collapse into one. */
+static int log_epochs_start_moved(struct log *log)
+{
+	return leader_epochs_truncate_from_start(&log->epochs, log->start_offset) ? log_epochs_persist(log) : 0;
 }
 
 /* Creates an empty segment at `base` as the new active one. */
@@ -233,6 +260,9 @@ static int log_delete_oldest(struct log *log, size_t k, int64_t now_ms)
 	int rc = 0;
 	if (log->segs[0]->base_offset > log->start_offset)
 		rc = log_checkpoint_start(log, log->segs[0]->base_offset);
+	int r = log_epochs_start_moved(log);
+	if (rc == 0)
+		rc = r;
 	for (size_t i = 0; i < k; i++) {
 		if (log->drop_cb)
 			(void)log_visit_segment(doomed[i], doomed[i]->base_offset, log_drop_visit_cb, log);
@@ -258,6 +288,11 @@ static int log_truncate_fully(struct log *log, int64_t offset, int64_t now_ms)
 		return r; /* the log has no segment: it is unusable, only log_close is safe */
 	if (rc == 0)
 		rc = log_checkpoint_start(log, offset);
+	/* No data, no epoch history (Kafka's truncateFullyAndStartAt). */
+	leader_epochs_clear(&log->epochs);
+	r = log_epochs_persist(log);
+	if (rc == 0)
+		rc = r;
 	if (rc == 0)
 		rc = log_checkpoint_recovery(log, offset);
 	return rc;
@@ -364,6 +399,7 @@ static void log_free(struct log *log)
 	for (size_t i = 0; i < log->nsegs; i++)
 		segment_close(log->segs[i]);
 	free(log->segs);
+	leader_epochs_free(&log->epochs);
 	free(log->dir);
 	free(log);
 }

@@ -235,9 +235,11 @@ static void net_client_disconnect(struct net_client *c, int status, bool timed, 
 		lost++;
 	for (const struct net_client_req *r = c->sendq.head; r != NULL; r = r->next)
 		lost++;
-	/* Quiet when nothing was lost (an idle link the peer closed) or the
-	 * owner asked for it. */
-	tlog(lost > 0 && status != NET_CLIENT_ECANCELED ? TLOG_INFO : TLOG_DEBUG, "net",
+	/* Quiet when nothing was lost (an idle link the peer closed), the
+	 * owner asked for it, or the peer was never reached (a dead broker is
+	 * retried every few ms during a failover). */
+	tlog(lost > 0 && status != NET_CLIENT_ECANCELED && c->state == NET_CLIENT_CONNECTED ? TLOG_INFO : TLOG_DEBUG,
+	     "net",
 	     "client conn=%llu peer=%s:%d %s, closing: %s (%zu requests failed)", (unsigned long long)c->conn_id,
 	     c->host, c->port, net_client_state_name(c->state), why, lost);
 
