@@ -15,6 +15,7 @@
 #include "broker/net/net.h"
 #include "broker/offload.h"
 #include "broker/protocol/errors.h"
+#include "replication/replica_set.h"
 #include "claimcheck/claimcheck.h"
 
 int64_t broker_now_ms(void)
@@ -31,8 +32,40 @@ int64_t broker_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t broker_partition_hw(const struct broker *b, const struct partition *p)
+{
+	return b->metadata != NULL ? p->high_watermark : log_end_offset(p->log);
+}
+
+bool broker_partition_set_hw(struct broker *b, struct partition *p, int64_t hw)
+{
+	(void)b;
+	if (hw <= p->high_watermark)
+		return false;
+	p->high_watermark = hw;
+	log_set_high_watermark(p->log, hw);
+	api_produce_hw_advanced(p);
+	return true;
+}
+
+/* The leader's high watermark after its own log or a follower moved. */
+static bool broker_partition_leader_hw(struct broker *b, struct partition *p)
+{
+	if (p->replicas == NULL)
+		return false;
+	return broker_partition_set_hw(b, p, replica_set_update(p->replicas, log_end_offset(p->log)));
+}
+
+bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t replica_id, int64_t fetch_offset)
+{
+	if (p->replicas == NULL || !replica_set_fetched(p->replicas, replica_id, fetch_offset, broker_mono_ms()))
+		return false;
+	return broker_partition_leader_hw(b, p);
+}
+
 void broker_partition_appended(struct broker *b, struct partition *p)
 {
+	broker_partition_leader_hw(b, p);
 	api_fetch_wake(b, p);
 }
 

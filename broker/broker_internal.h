@@ -21,6 +21,7 @@ struct controller_host;
 struct controller_channel;
 struct lifecycle;
 struct publisher;
+struct replica_manager;
 
 struct broker {
 	struct event_base *base;          /* borrowed */
@@ -37,6 +38,7 @@ struct broker {
 	struct controller_channel *channel; /* requests to the active controller */
 	struct lifecycle *lifecycle;        /* registration and heartbeats */
 	struct publisher *publisher;        /* image -> local logs and roles */
+	struct replica_manager *replica_manager; /* follower fetchers */
 	char advertised_host[256];
 	int advertised_port;
 };
@@ -46,8 +48,21 @@ struct broker {
 int64_t broker_now_ms(void);
 int64_t broker_mono_ms(void);
 
-/* Called after records were appended to `p`: wakes long-poll fetches. */
+/* Called after records were appended to `p`: on a leader, moves the high
+ * watermark (an ISR of one follows the log end at once); wakes long-poll
+ * fetches. */
 void broker_partition_appended(struct broker *b, struct partition *p);
+
+/* What consumers may read of `p`: its high watermark (the log end offset
+ * without a quorum: one broker is the whole ISR). */
+int64_t broker_partition_hw(const struct broker *b, const struct partition *p);
+/* Raises p's high watermark to `hw` (never lowers it); completes the acks=all
+ * produces it covers. Returns true when it moved: the caller then wakes
+ * parked consumer fetches (api_fetch_wake), outside any fetch iteration. */
+bool broker_partition_set_hw(struct broker *b, struct partition *p, int64_t hw);
+/* Leader: follower `replica_id` fetched `p` at `fetch_offset` (its log end).
+ * Returns true when the high watermark moved (see above). */
+bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t replica_id, int64_t fetch_offset);
 
 /* Creates a topic with the broker's defaults (auto.create.topics.enable,
  * num.partitions). Returns KERR_*. */
@@ -66,6 +81,11 @@ int broker_delete_topic(struct broker *b, struct topic *topic);
 /* api/produce.c: fails the produce requests queued on a partition that is
  * being deleted. */
 void api_produce_abandon(struct partition *p);
+/* The high watermark of `p` moved up: completes acks=all produces it covers. */
+void api_produce_hw_advanced(struct partition *p);
+/* Fails every acks=all produce waiting on `p` with `err` (leadership lost,
+ * partition gone). */
+void api_produce_hw_fail(struct partition *p, int16_t err);
 /* True while a batch of `p` is in the claim-check stage. */
 bool api_produce_in_stage(const struct partition *p);
 /* Lets batches waiting on `p` proceed (its object deletes finished). */

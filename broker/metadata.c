@@ -15,6 +15,7 @@
 #include "broker/lifecycle.h"
 #include "broker/logger.h"
 #include "broker/publisher.h"
+#include "broker/replica_manager.h"
 #include "raft/record_batch.h"
 
 #define METADATA_LOG "metadata"
@@ -194,6 +195,8 @@ static void metadata_free(struct metadata *m)
 	/* The channel fails its requests (lifecycle callbacks), the host its
 	 * waiting completions (lifecycle and API callbacks): both before the
 	 * lifecycle goes. */
+	replica_manager_free(b->replica_manager); /* its fetchers' answers are dropped */
+	b->replica_manager = NULL;
 	controller_channel_free(b->channel);
 	b->channel = NULL;
 	controller_host_free(b->controller);
@@ -304,8 +307,9 @@ int metadata_start(struct broker *b)
 	b->controller = controller_host_new(b);
 	b->channel = controller_channel_new(b);
 	b->publisher = publisher_new(b);
+	b->replica_manager = replica_manager_new(b);
 	if (m->fsm_image == NULL || m->sink_ev == NULL || m->role_ev == NULL || m->image_ev == NULL ||
-	    b->controller == NULL || b->channel == NULL || b->publisher == NULL) {
+	    b->controller == NULL || b->channel == NULL || b->publisher == NULL || b->replica_manager == NULL) {
 		tlog(TLOG_ERROR, METADATA_LOG, "out of memory starting the metadata quorum");
 		goto err;
 	}

@@ -8,10 +8,13 @@
 
 #include "broker/broker_internal.h"
 #include "broker/logger.h"
+#include "broker/log/log.h"
 #include "broker/offload.h"
+#include "broker/replica_manager.h"
 #include "broker/protocol/errors.h"
 #include "raft/image.h"
 #include "raft/quorum.h"
+#include "replication/replica_set.h"
 
 #define PUBLISHER_LOG "publisher"
 
@@ -131,12 +134,31 @@ static void publisher_partition(struct publisher *p, const struct metadata_image
 	if (fresh)
 		offload_attach_topic(b, t);
 	bool leads = ip->leader == self;
+	bool was_leader = part->is_leader;
 	if (fresh || leads != part->is_leader || part->leader_epoch != ip->leader_epoch)
 		tlog(TLOG_INFO, PUBLISHER_LOG, "%s-%d: %s at leader epoch %d (leader %d)", it->name, (int)ip->partition_id,
 		     leads ? "leader" : "follower", (int)ip->leader_epoch, (int)ip->leader);
 	part->is_leader = leads;
 	part->leader_epoch = ip->leader_epoch;
 	part->partition_epoch = ip->partition_epoch;
+	part->leader_id = ip->leader;
+	part->isr_count = (int32_t)ip->isr.n;
+	if (leads) {
+		/* The leader tracks its followers; the ISR may have changed. */
+		if (part->replicas == NULL)
+			part->replicas = calloc(1, sizeof *part->replicas);
+		if (part->replicas != NULL) {
+			replica_set_reset(part->replicas, self, ip->replicas.ids, ip->replicas.n, ip->isr.ids, ip->isr.n,
+					  part->high_watermark);
+			if (broker_partition_set_hw(b, part, replica_set_update(part->replicas, log_end_offset(part->log))))
+				api_fetch_wake(b, part);
+		}
+	} else {
+		free(part->replicas);
+		part->replicas = NULL;
+		if (was_leader) /* acks=all produces cannot complete here any more */
+			api_produce_hw_fail(part, KERR_NOT_LEADER_OR_FOLLOWER);
+	}
 }
 
 static void publisher_topic_deleted(struct publisher *p, const struct image_topic *it)
@@ -220,4 +242,5 @@ void publisher_update(struct publisher *p, const struct metadata_image *img, boo
 	}
 	image_unref(p->last);
 	p->last = image_ref(img);
+	replica_manager_update(p->b->replica_manager);
 }

@@ -234,6 +234,8 @@ static struct partition *topics_partition_open(struct topics *t, struct topic *t
 	/* One broker leads everything; with a quorum the image decides
 	 * (broker/publisher.c). */
 	p->is_leader = t->cfg->voter_count == 0;
+	p->leader_id = p->is_leader ? t->cfg->node_id : -1;
+	p->isr_count = 1;
 	p->log = log_open(dir, &topic->config.log, now_ms, err);
 	if (!p->log) {
 		free(p);
@@ -260,6 +262,7 @@ static void topics_partition_free(struct partition *p, bool delete_log)
 	for (size_t k = 0; k < p->cc_deferred_n; k++)
 		free(p->cc_deferred[k]);
 	free(p->cc_deferred);
+	free(p->replicas);
 	free(p);
 }
 

@@ -25,6 +25,8 @@ struct log;
 struct topic;
 struct claimcheck_refs;
 struct produce_job;
+struct produce_waiter;
+struct replica_set;
 
 struct partition {
 	struct topic *topic; /* owner */
@@ -36,6 +38,13 @@ struct partition {
 	 * from the metadata image (broker/publisher.c). */
 	bool is_leader;
 	int32_t partition_epoch; /* the image's, -1 without a quorum */
+	/* Replication, with a quorum (broker/replica_manager.c): */
+	int32_t leader_id;        /* the leader per the image, -1 none */
+	int32_t isr_count;        /* members of the ISR per the image (1 without a quorum) */
+	int64_t high_watermark;   /* offsets below it are on every ISR member */
+	struct replica_set *replicas; /* the leader's view of its followers (owned); NULL when following */
+	struct produce_waiter *hw_waiters; /* acks=all produces waiting for the high watermark (api/produce.c) */
+	bool hw_moved; /* set by a follower's fetch, cleared once consumer fetches were woken */
 	/* Claim-check (broker/offload.c): the objects this log references, NULL
 	 * until the topic enables claimcheck; owned. */
 	struct claimcheck_refs *cc_refs;

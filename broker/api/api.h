@@ -101,6 +101,7 @@ void api_metadata_handle(struct api_request *req);
 void api_produce_handle(struct api_request *req);
 void api_fetch_handle(struct api_request *req);
 void api_list_offsets_handle(struct api_request *req);
+void api_offset_for_leader_epoch_handle(struct api_request *req); /* offset_for_leader_epoch.c */
 void api_create_topics_handle(struct api_request *req);
 /* With a metadata quorum: decided by the active controller (topics_quorum.c). */
 void api_create_topics_quorum(struct api_request *req);

@@ -28,6 +28,7 @@
 #include "broker/protocol/list_groups.h"
 #include "broker/protocol/offset_commit.h"
 #include "broker/protocol/offset_fetch.h"
+#include "broker/protocol/offset_for_leader_epoch.h"
 #include "broker/protocol/sync_group.h"
 #include "broker/protocol/header.h"
 #include "broker/protocol/incremental_alter_configs.h"
@@ -69,6 +70,9 @@ const struct api_entry api_table[] = {
 	 api_create_topics_handle, NULL, false},
 	{20, "DeleteTopics", DELETE_TOPICS_MIN_VERSION, DELETE_TOPICS_MAX_VERSION, DELETE_TOPICS_FLEXIBLE_VERSION,
 	 api_delete_topics_handle, NULL, false},
+	{OFFSET_FOR_LEADER_EPOCH_API_KEY, "OffsetForLeaderEpoch", OFFSET_FOR_LEADER_EPOCH_MIN_VERSION,
+	 OFFSET_FOR_LEADER_EPOCH_MAX_VERSION, OFFSET_FOR_LEADER_EPOCH_FLEXIBLE_VERSION, api_offset_for_leader_epoch_handle,
+	 NULL, false},
 	{32, "DescribeConfigs", DESCRIBE_CONFIGS_MIN_VERSION, DESCRIBE_CONFIGS_MAX_VERSION,
 	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle, NULL, false},
 	{37, "CreatePartitions", CREATE_PARTITIONS_MIN_VERSION, CREATE_PARTITIONS_MAX_VERSION,

@@ -90,20 +90,27 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 											    : KERR_FENCED_LEADER_EPOCH;
 				continue;
 			}
-			/* One replica: the high watermark is the log end offset, and
-			 * without transactions the last stable offset equals it. */
-			int64_t hw = log_end_offset(p->log);
+			/* A follower's fetch offset is its log end: the leader's
+			 * high watermark may move with it. Consumers read below
+			 * the high watermark, followers up to the log end; without
+			 * transactions the last stable offset is the high
+			 * watermark. */
+			bool follower = fr->replica_id >= 0;
+			if (follower && broker_follower_fetched(b, p, fr->replica_id, fp->fetch_offset))
+				p->hw_moved = true;
+			int64_t hw = broker_partition_hw(b, p);
+			int64_t limit = follower ? log_end_offset(p->log) : hw;
 			pd->high_watermark = hw;
 			pd->last_stable_offset = hw;
 			pd->log_start_offset = log_start_offset(p->log);
-			if (fp->fetch_offset == hw)
+			if (fp->fetch_offset >= limit && fp->fetch_offset <= log_end_offset(p->log))
 				continue;
 			size_t max = fp->partition_max_bytes > 0 ? (size_t)fp->partition_max_bytes : 0;
 			if ((int64_t)max > budget)
 				max = (size_t)budget;
 			uint8_t *buf = NULL;
 			size_t len = 0;
-			int rc = log_read(p->log, fp->fetch_offset, hw, max, total == 0, &buf, &len);
+			int rc = log_read(p->log, fp->fetch_offset, limit, max, total == 0, &buf, &len);
 			if (rc == -ERANGE) {
 				pd->error_code = KERR_OFFSET_OUT_OF_RANGE;
 				continue;
@@ -393,6 +400,17 @@ void api_fetch_handle(struct api_request *req)
 		return;
 	}
 	int64_t got = fetch_collect(b, &fr, &resp);
+	/* A follower's fetch may have moved high watermarks: consumers
+	 * parked on those partitions can read more now. */
+	for (int32_t i = 0; fr.replica_id >= 0 && i < fr.topics_count; i++)
+		for (int32_t j = 0; j < fr.topics[i].partitions_count; j++) {
+			struct partition *p = topics_partition(&b->topics, fr.topics[i].topic,
+							       fr.topics[i].partitions[j].partition);
+			if (p && p->hw_moved) {
+				p->hw_moved = false;
+				api_fetch_wake(b, p);
+			}
+		}
 	if (got < 0) {
 		fetch_response_release(&resp);
 		fetch_request_free(&fr);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
 #include "broker/log/log.h"
@@ -40,6 +42,21 @@ struct produce_ctx {
 	struct produce_request pr;
 	struct produce_response resp;
 	int pending; /* partitions not done yet, +1 while the request is being dispatched */
+	struct produce_waiter *waiters; /* its acks=all partitions still waiting (ctx_next) */
+	struct event *timer;            /* their timeout_ms */
+};
+
+/* acks=all with followers: a partition's answer waits until the high
+ * watermark reaches the end of its batch - every in-sync replica has it -
+ * or the request's timeout passes (REQUEST_TIMED_OUT), or the broker stops
+ * leading (NOT_LEADER_OR_FOLLOWER): Kafka's DelayedProduce. */
+struct produce_waiter {
+	struct produce_waiter *next;     /* in its partition's list */
+	struct produce_waiter *ctx_next; /* in its request's list */
+	struct produce_ctx *ctx;
+	struct partition *partition;
+	struct produce_partition_response *out;
+	int64_t required; /* the high watermark that completes it */
 };
 
 enum produce_job_state {
@@ -66,10 +83,102 @@ struct produce_job {
 
 static void produce_finish(struct produce_ctx *ctx);
 
-/* Assigns offsets and appends one validated batch. */
-static int16_t produce_append(struct api_request *req, struct partition *p, uint8_t *batch, size_t total,
+static void produce_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Parks `out` until p's high watermark reaches `required`. Returns false
+ * when memory ran out (the caller answers at once). */
+static bool produce_wait(struct produce_ctx *ctx, struct partition *p, struct produce_partition_response *out,
+			 int64_t required)
+{
+	struct produce_waiter *w = calloc(1, sizeof *w);
+	if (!w)
+		return false;
+	if (!ctx->timer) {
+		ctx->timer = evtimer_new(ctx->req->broker->base, produce_timeout_cb, ctx);
+		int32_t ms = ctx->pr.timeout_ms > 0 ? ctx->pr.timeout_ms : 0;
+		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+		if (!ctx->timer || evtimer_add(ctx->timer, &tv) != 0) {
+			free(w);
+			return false;
+		}
+	}
+	w->ctx = ctx;
+	w->partition = p;
+	w->out = out;
+	w->required = required;
+	w->next = p->hw_waiters;
+	p->hw_waiters = w;
+	w->ctx_next = ctx->waiters;
+	ctx->waiters = w;
+	ctx->pending++;
+	return true;
+}
+
+/* Takes `w` off its request's list and completes it with `err`. */
+static void produce_waiter_done(struct produce_waiter *w, int16_t err)
+{
+	struct produce_ctx *ctx = w->ctx;
+	for (struct produce_waiter **pp = &ctx->waiters; *pp; pp = &(*pp)->ctx_next)
+		if (*pp == w) {
+			*pp = w->ctx_next;
+			break;
+		}
+	w->out->error_code = err;
+	free(w);
+	if (--ctx->pending == 0)
+		produce_finish(ctx);
+}
+
+static void produce_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct produce_ctx *ctx = arg;
+	/* Holds the request while its waiters go. */
+	ctx->pending++;
+	while (ctx->waiters) {
+		struct produce_waiter *w = ctx->waiters;
+		struct partition *p = w->partition;
+		for (struct produce_waiter **pp = &p->hw_waiters; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		produce_waiter_done(w, KERR_REQUEST_TIMED_OUT);
+	}
+	if (--ctx->pending == 0)
+		produce_finish(ctx);
+}
+
+void api_produce_hw_advanced(struct partition *p)
+{
+	struct produce_waiter **pp = &p->hw_waiters;
+	while (*pp) {
+		struct produce_waiter *w = *pp;
+		if (w->required <= p->high_watermark) {
+			*pp = w->next;
+			produce_waiter_done(w, KERR_NONE);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+void api_produce_hw_fail(struct partition *p, int16_t err)
+{
+	while (p->hw_waiters) {
+		struct produce_waiter *w = p->hw_waiters;
+		p->hw_waiters = w->next;
+		produce_waiter_done(w, err);
+	}
+}
+
+/* Assigns offsets and appends one validated batch; an acks=all batch of a
+ * replicated partition then waits for the high watermark. */
+static int16_t produce_append(struct produce_ctx *ctx, struct partition *p, uint8_t *batch, size_t total,
 			      const struct batch_info *info, struct produce_partition_response *out)
 {
+	struct api_request *req = ctx->req;
 	const struct topic_config *tc = &p->topic->config;
 	int64_t base = log_end_offset(p->log);
 	int64_t now = broker_now_ms();
@@ -90,6 +199,10 @@ static int16_t produce_append(struct api_request *req, struct partition *p, uint
 	out->log_start_offset = log_start_offset(p->log);
 	offload_appended(req->broker, p, batch, total);
 	broker_partition_appended(req->broker, p);
+	int64_t end = log_end_offset(p->log);
+	if (ctx->pr.acks == -1 && req->broker->metadata != NULL && p->high_watermark < end &&
+	    !produce_wait(ctx, p, out, end))
+		return KERR_REQUEST_TIMED_OUT; /* no memory to wait: appended, not known replicated */
 	return KERR_NONE;
 }
 
@@ -157,7 +270,7 @@ static int16_t produce_check(struct api_request *req, struct partition *p, struc
 		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 	/* acks=all needs min.insync.replicas in sync; a single broker is an ISR
 	 * of one. Checked before appending: nothing is written. */
-	if (acks == -1 && tc->min_insync_replicas > 1)
+	if (acks == -1 && tc->min_insync_replicas > p->isr_count)
 		return KERR_NOT_ENOUGH_REPLICAS;
 	/* Any value of at least the threshold makes the records area at least
 	 * that large: smaller batches need no stage. */
@@ -229,7 +342,7 @@ static void produce_drain(struct partition *p)
 			if (len > (size_t)p->topic->config.max_message_bytes)
 				err = KERR_MESSAGE_TOO_LARGE;
 			else
-				err = produce_append(job->ctx->req, p, batch, len, &job->info, job->out);
+				err = produce_append(job->ctx, p, batch, len, &job->info, job->out);
 		}
 		produce_job_done(job, err);
 	}
@@ -273,6 +386,7 @@ void api_produce_abandon(struct partition *p)
 {
 	if (!p)
 		return;
+	api_produce_hw_fail(p, KERR_UNKNOWN_TOPIC_OR_PARTITION);
 	struct produce_job *job = p->pending_head, *next;
 	p->pending_head = p->pending_tail = NULL;
 	for (; job; job = next) {
@@ -311,6 +425,8 @@ static void produce_finish(struct produce_ctx *ctx)
 		free(resp->responses[i].partition_responses);
 	free(resp->responses);
 	produce_request_free(&ctx->pr);
+	if (ctx->timer)
+		event_free(ctx->timer);
 	free(ctx);
 }
 
@@ -351,7 +467,7 @@ static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data
 	uint8_t *batch = (uint8_t *)(uintptr_t)pd->records.p;
 	size_t total = (size_t)pd->records.len;
 	if (!needs_stage && !p->pending_head) {
-		out->error_code = produce_append(req, p, batch, total, &info, out);
+		out->error_code = produce_append(ctx, p, batch, total, &info, out);
 		return;
 	}
 	struct produce_job *job = calloc(1, sizeof *job);

@@ -26,7 +26,7 @@ void leader_epochs_clear(struct leader_epochs *le)
 	le->count = 0;
 }
 
-static int leader_epochs_reserve(struct leader_epochs *le, size_t n)
+int leader_epochs_reserve(struct leader_epochs *le, size_t n)
 {
 	if (n <= le->cap)
 		return 0;

@@ -51,6 +51,10 @@ void leader_epochs_free(struct leader_epochs *le);
 /* Drops every entry (keeps the allocation). */
 void leader_epochs_clear(struct leader_epochs *le);
 
+/* Makes room for `n` entries in all, so that an assign up to that count
+ * cannot fail. Returns 0 or -ENOMEM. */
+int leader_epochs_reserve(struct leader_epochs *le, size_t n);
+
 /* Records that `epoch` starts at `start_offset`. Only an epoch above the
  * latest is recorded: returns 1 (added). The latest epoch again is the common
  * case of every append: returns 0 (nothing to do). A lower epoch is ignored,

@@ -36,6 +36,9 @@ struct log {
 	 * log_flush retries it before moving the recovery point, so the file
 	 * is accurate for every offset below the recovery point. */
 	bool epochs_dirty;
+	/* The latest epoch when log_append last warned of a batch with a lower
+	 * one (-1: never), so that a stream of such batches warns once. */
+	int32_t epochs_warned;
 };
 
 void log_config_default(struct log_config *cfg)
@@ -450,6 +453,79 @@ static int log_load_segments(struct log *log, const int64_t *bases, size_t n, bo
 	return 0;
 }
 
+/* Records the leader epoch of every batch from the one holding `offset` to
+ * the log end: one header read per batch, the records are not read. Sets
+ * *changed when an epoch was added. */
+static int log_epochs_scan(struct log *log, int64_t offset, bool *changed)
+{
+	for (size_t i = log_find_segment(log, offset); i < log->nsegs; i++) {
+		struct segment *seg = log->segs[i];
+		int64_t pos;
+		struct batch_header h;
+		int rc = segment_locate(seg, offset, &pos, &h);
+		if (rc == 1)
+			continue;
+		if (rc != 0)
+			return rc;
+		while (pos < seg->size) {
+			uint8_t hdr[BATCH_HEADER_SIZE];
+			rc = fileio_pread_all(seg->fd, hdr, sizeof hdr, pos);
+			if (rc != 0)
+				return rc == -ENODATA ? -EBADMSG : rc;
+			/* The segment was loaded or recovered: a bad header here is
+			 * corruption that open did not catch. */
+			if (batch_header_parse(hdr, sizeof hdr, &h) != 0)
+				return -EBADMSG;
+			if (h.magic == 2 && h.partition_leader_epoch >= 0) {
+				rc = leader_epochs_assign(&log->epochs, h.partition_leader_epoch, h.base_offset);
+				if (rc == -ENOMEM)
+					return rc;
+				if (rc == 1)
+					*changed = true;
+			}
+			pos += (int64_t)batch_total_size(&h);
+		}
+	}
+	return 0;
+}
+
+/* Loads the leader-epoch history once the segments are recovered and the
+ * start offset is known. `recovery_point` is the checkpointed one, from
+ * before this open: the file is accurate below it (see epochs_dirty). */
+static int log_epochs_open(struct log *log, bool clean, int64_t recovery_point)
+{
+	int64_t end = log_end_offset(log);
+	int64_t from = end; /* where batch headers must be scanned from */
+	bool changed = false;
+	int rc = leader_epochs_load(&log->epochs, log->dir);
+	if (rc == -ENOENT || rc == -EBADMSG) {
+		/* Missing (a log written before epochs were recorded, or a new
+		 * one) or unreadable: rebuild it from the batches. */
+		if (rc == -EBADMSG || end > log->start_offset)
+			tlog(TLOG_INFO, "log", "%s: %s %s, rebuilding it from the batch headers", log->dir,
+			     LEADER_EPOCHS_CHECKPOINT, rc == -ENOENT ? "missing" : "malformed");
+		from = log->start_offset;
+		changed = true;
+	} else if (rc != 0) {
+		return rc;
+	} else if (!clean) {
+		/* After a crash, batches above the recovery point may be there
+		 * whose epoch never reached the file: take them from the data. */
+		from = recovery_point > log->start_offset ? recovery_point : log->start_offset;
+		changed = leader_epochs_truncate_from_end(&log->epochs, from);
+	}
+	if (from < end) {
+		rc = log_epochs_scan(log, from, &changed);
+		if (rc != 0)
+			return rc;
+	}
+	/* Recovery may have cut the log; retention may have moved its start
+	 * after the file was written. */
+	changed |= leader_epochs_truncate_from_end(&log->epochs, end);
+	changed |= leader_epochs_truncate_from_start(&log->epochs, log->start_offset);
+	return changed ? log_epochs_persist(log) : 0;
+}
+
 struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_ms, int *err)
 {
 	int rc;
@@ -465,6 +541,7 @@ struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_
 	}
 	log->cfg = *cfg;
 	log->high_watermark = INT64_MAX;
+	log->epochs_warned = -1;
 	log->now_ms = now_ms;
 	log->last_flush_ms = now_ms;
 
@@ -479,6 +556,7 @@ struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_
 		goto err;
 	if (rc != 0)
 		log->recovery_point = 0; /* unknown: recover every segment */
+	int64_t recovery_point = log->recovery_point;
 
 	char *marker = fileio_join(dir, LOG_CLEAN_SHUTDOWN_FILE);
 	if (marker == NULL) {
@@ -508,6 +586,8 @@ struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_
 	} else if (start != log->start_offset) {
 		rc = log_checkpoint_start(log, start);
 	}
+	if (rc == 0)
+		rc = log_epochs_open(log, clean, recovery_point);
 	/* Everything is fsynced now: recovered segments were, and a clean
 	 * shutdown flushed the rest. */
 	if (rc == 0 && (recovered || clean || log->recovery_point != log_end_offset(log)))
@@ -535,9 +615,13 @@ err:
 int log_flush(struct log *log)
 {
 	struct segment *active = log_active(log);
+	/* The epoch history first: the recovery point must not pass a batch
+	 * whose epoch is not in the file (log_epochs_open relies on it). */
+	int rc = log->epochs_dirty ? log_epochs_persist(log) : 0;
+	if (rc != 0)
+		return rc;
 	/* Segments rolled since the last flush were only written back
 	 * (log_roll): fsync everything above the recovery point. */
-	int rc = 0;
 	for (size_t i = 0; i + 1 < log->nsegs && rc == 0; i++)
 		if (log->segs[i]->next_offset > log->recovery_point)
 			rc = segment_flush(log->segs[i]);
@@ -627,6 +711,13 @@ int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
 		return -EINVAL;
 	log->now_ms = now_ms;
 
+	/* Room for a new epoch entry before anything is written, so that
+	 * recording it cannot fail once the batch is in. */
+	int32_t epoch = h.partition_leader_epoch;
+	bool new_epoch = epoch >= 0 && epoch > leader_epochs_latest(&log->epochs);
+	if (new_epoch && leader_epochs_reserve(&log->epochs, log->epochs.count + 1) != 0)
+		return -ENOMEM;
+
 	struct segment *active = log_active(log);
 	int64_t last = h.base_offset + h.last_offset_delta;
 	int64_t limit = log->cfg.segment_bytes < INT32_MAX ? log->cfg.segment_bytes : INT32_MAX;
@@ -640,6 +731,20 @@ int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
 	if (rc != 0)
 		return rc;
 	log->unflushed += h.records_count;
+	/* -1 (NO_PARTITION_LEADER_EPOCH) records nothing. A failed write of
+	 * the file does not fail the append: the batch is in, the history is
+	 * right in memory, and log_flush retries the file before the recovery
+	 * point passes this batch. */
+	if (new_epoch && leader_epochs_assign(&log->epochs, epoch, h.base_offset) == 1)
+		(void)log_epochs_persist(log);
+	else if (epoch >= 0 && epoch < leader_epochs_latest(&log->epochs) &&
+		 log->epochs_warned != leader_epochs_latest(&log->epochs)) {
+		log->epochs_warned = leader_epochs_latest(&log->epochs);
+		tlog(TLOG_WARN, "log",
+		     "%s: batch at offset %lld has leader epoch %d, below the latest %d: not recorded (said once per "
+		     "latest epoch)",
+		     log->dir, (long long)h.base_offset, (int)epoch, (int)log->epochs_warned);
+	}
 	return log_maybe_flush(log);
 }
 
@@ -782,13 +887,23 @@ int log_truncate_to(struct log *log, int64_t offset)
 	if (rc != 0)
 		return rc;
 	int64_t end = log_end_offset(log);
+	/* Epochs that start at or after the new end wrote nothing that is
+	 * left (the end may be below `offset`: a straddling batch goes whole).
+	 * Below the log start nothing visible is left: no history, as Kafka. */
+	bool changed = log->start_offset > end ? log->epochs.count > 0
+					       : leader_epochs_truncate_from_end(&log->epochs, end);
+	if (log->start_offset > end)
+		leader_epochs_clear(&log->epochs);
+	/* A failed write is retried by log_flush; the checkpoints below must
+	 * follow the truncation regardless. */
+	int epochs_rc = changed ? log_epochs_persist(log) : 0;
 	if (log->start_offset > end)
 		rc = log_checkpoint_start(log, end);
 	if (rc == 0 && log->recovery_point > end)
 		rc = log_checkpoint_recovery(log, end);
 	if (rc == 0 && removed)
 		rc = fileio_fsync_dir(log->dir);
-	return rc;
+	return rc != 0 ? rc : epochs_rc;
 }
 
 int log_advance_start_offset(struct log *log, int64_t offset)
@@ -797,5 +912,18 @@ int log_advance_start_offset(struct log *log, int64_t offset)
 		return -ERANGE;
 	if (offset <= log->start_offset)
 		return 0;
-	return log_checkpoint_start(log, offset);
+	int rc = log_checkpoint_start(log, offset);
+	int r = log_epochs_start_moved(log);
+	return rc != 0 ? rc : r;
+}
+
+int32_t log_latest_epoch(const struct log *log)
+{
+	return leader_epochs_latest(&log->epochs);
+}
+
+int log_end_offset_for_epoch(struct log *log, int32_t epoch, int32_t *out_epoch, int64_t *end_offset)
+{
+	bool known = leader_epochs_end_offset_for(&log->epochs, epoch, log_end_offset(log), out_epoch, end_offset);
+	return known ? 0 : -ENOENT;
 }

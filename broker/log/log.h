@@ -5,6 +5,7 @@
  *   log-start-offset-checkpoint       the log start offset (survives restart)
  *   recovery-point-offset-checkpoint  offsets below it are known to be fsynced
  *   .kafka_cleanshutdown              present only while the log is closed cleanly
+ *   leader-epoch-checkpoint           the leader-epoch history (broker/log/leader_epochs.h)
  *
  * Durability: appends go to the page cache (pwrite); fsync happens on segment
  * roll, log_flush, log_close, and when flush.messages / flush.ms say so. After a
@@ -125,6 +126,34 @@ int log_flush(struct log *log);
  * segments below it go at the next retention pass. -ERANGE when offset >
  * log_end_offset. */
 int log_advance_start_offset(struct log *log, int64_t offset);
+
+/* ---- Leader epochs (KIP-101 / KIP-279) --------------------------------------
+ *
+ * The log keeps, for every leader epoch that wrote to it, the first offset it
+ * wrote, taken from the batches' partition_leader_epoch: log_append records a
+ * batch's epoch when it is >= 0 and above the latest (-1 records nothing; a
+ * lower one is ignored with a warning). log_truncate_to drops the epochs that
+ * start at or after the new end (all of them when it empties the log below its
+ * start), retention and log_advance_start_offset collapse the epochs below the
+ * new log start into one starting there. Every change is written to
+ * leader-epoch-checkpoint (atomically); log_open loads it, or rebuilds it from
+ * the batch headers when it is missing or malformed (a log written before
+ * epochs were recorded), and after a crash re-reads the epochs of the batches
+ * above the recovery point. */
+
+/* The latest leader epoch that wrote to the log; -1 when none. */
+int32_t log_latest_epoch(const struct log *log);
+/* OffsetForLeaderEpoch: where leader epoch `epoch` ends in this log, with
+ * Kafka's semantics (LeaderEpochFileCache.endOffsetFor):
+ *   - `epoch` is the latest: (epoch, log_end_offset()) - still being written;
+ *   - an older epoch: *end_offset = the start offset of the first epoch above
+ *     it, *out_epoch = the largest known epoch <= `epoch`, or `epoch` itself
+ *     when it is below every known epoch (its data is gone: a follower
+ *     truncates to where this history begins);
+ *   - `epoch` < 0, above every known epoch, or no epoch known: -ENOENT with
+ *     (*out_epoch, *end_offset) = (-1, -1) (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET).
+ * Returns 0 when the end offset is defined. */
+int log_end_offset_for_epoch(struct log *log, int32_t epoch, int32_t *out_epoch, int64_t *end_offset);
 
 /* Calls fn with consecutive chunks of whole batches (borrowed, valid during
  * the call) from `offset` (at least the log start) to the log end. A non-zero

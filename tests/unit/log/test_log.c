@@ -876,6 +876,269 @@ static void log_open__fails_without_parent(void **state)
 	assert_int_equal(err, -ENOENT);
 }
 
+/* ---- leader epochs ---- */
+
+/* Appends a batch of n records stamped with leader epoch `epoch`. */
+static void fx_append_epoch(struct log *log, int n, int32_t epoch)
+{
+	size_t len;
+	uint8_t *b = fx_batch(log_end_offset(log), n, NOW, 10, &len);
+	batch_put_i32(b + BATCH_OFF_LEADER_EPOCH, epoch); /* outside the CRC */
+	assert_int_equal(log_append(log, b, len, NOW), 0);
+	free(b);
+}
+
+static void fx_assert_epoch_end(struct log *log, int32_t epoch, int32_t want_epoch, int64_t want_end)
+{
+	int32_t e = -2;
+	int64_t end = -2;
+	int rc = log_end_offset_for_epoch(log, epoch, &e, &end);
+	assert_int_equal(rc, want_end < 0 ? -ENOENT : 0);
+	assert_int_equal(e, want_epoch);
+	assert_int_equal(end, want_end);
+}
+
+static void fx_write_file(const char *dir, const char *name, const char *text)
+{
+	FILE *fp = fopen(fx_path(dir, name), "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static const char *fx_read_file(const char *dir, const char *name)
+{
+	static char buf[1024];
+	FILE *fp = fopen(fx_path(dir, name), "r");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* Batches of 5 records with epochs 0, 0, 1, 3: epoch 0 starts at 0, 1 at
+ * 10, 3 at 15; the log ends at 20. */
+static void fx_append_0013(struct log *log)
+{
+	fx_append_epoch(log, 5, 0);
+	fx_append_epoch(log, 5, 0);
+	fx_append_epoch(log, 5, 1);
+	fx_append_epoch(log, 5, 3);
+	assert_int_equal(log_end_offset(log), 20);
+}
+
+static void fx_assert_0013(struct log *log)
+{
+	assert_int_equal(log_latest_epoch(log), 3);
+	fx_assert_epoch_end(log, 0, 0, 10);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	fx_assert_epoch_end(log, 2, 1, 15); /* never seen: the one below it */
+	fx_assert_epoch_end(log, 3, 3, log_end_offset(log));
+	fx_assert_epoch_end(log, 4, -1, -1);
+	fx_assert_epoch_end(log, -1, -1, -1);
+}
+
+static void log_append__records_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	assert_int_equal(log_latest_epoch(log), -1);
+	fx_assert_epoch_end(log, 0, -1, -1);
+	/* No epoch (-1, NO_PARTITION_LEADER_EPOCH) records nothing. */
+	fx_append_epoch(log, 2, -1);
+	assert_int_equal(log_latest_epoch(log), -1);
+	assert_int_equal(log_truncate_to(log, 0), 0);
+
+	fx_append_0013(log);
+	fx_assert_0013(log);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n3\n0 0\n1 10\n3 15\n");
+	/* A lower epoch is appended but not recorded. */
+	fx_append_epoch(log, 5, 2);
+	assert_int_equal(log_end_offset(log), 25);
+	fx_assert_0013(log);
+	log_close(log);
+}
+
+static void log_open__keeps_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300; /* a few segments */
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	assert_true(log_segment_count(log) > 1);
+	log_close(log);
+
+	log = fx_open(f, NOW);
+	fx_assert_0013(log);
+	/* After a crash too (the history is re-read above the recovery point). */
+	fx_close_as_crash(f, log);
+	log = fx_open(f, NOW);
+	fx_assert_0013(log);
+	fx_append_epoch(log, 1, 4);
+	fx_assert_epoch_end(log, 3, 3, 20);
+	fx_assert_epoch_end(log, 4, 4, 21);
+	log_close(log);
+}
+
+static void log_open__crash_recovers_epochs_missing_from_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	fx_close_as_crash(f, log);
+	/* What a crash between the append of epoch 3's first batch and the
+	 * write of the file leaves: the file lacks epoch 3, and the recovery
+	 * point is below that batch. */
+	fx_write_file(f->dir, "leader-epoch-checkpoint", "0\n2\n0 0\n1 10\n");
+	fx_write_file(f->dir, "recovery-point-offset-checkpoint", "0\n10\n");
+	log = fx_open(f, NOW);
+	fx_assert_0013(log);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n3\n0 0\n1 10\n3 15\n");
+	log_close(log);
+
+	/* A torn last batch takes its epoch with it. */
+	log = fx_open(f, NOW);
+	fx_close_as_crash(f, log);
+	fx_truncate_file(f->dir, "00000000000000000000.log", fx_file_size(f->dir, "00000000000000000000.log") - 3);
+	fx_write_file(f->dir, "recovery-point-offset-checkpoint", "0\n10\n");
+	log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), 15);
+	assert_int_equal(log_latest_epoch(log), 1);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	fx_assert_epoch_end(log, 3, -1, -1);
+	log_close(log);
+}
+
+static void log_truncate_to__trims_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	/* 17 is inside epoch 3's only batch (15-19): the batch and the epoch go. */
+	assert_int_equal(log_truncate_to(log, 17), 0);
+	assert_int_equal(log_end_offset(log), 15);
+	assert_int_equal(log_latest_epoch(log), 1);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	fx_assert_epoch_end(log, 3, -1, -1);
+	/* A new leader's epoch continues from there. */
+	fx_append_epoch(log, 5, 4);
+	assert_int_equal(log_latest_epoch(log), 4);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	fx_assert_epoch_end(log, 3, 1, 15);
+	fx_assert_epoch_end(log, 4, 4, 20);
+	log_close(log);
+	log = fx_open(f, NOW);
+	fx_assert_epoch_end(log, 3, 1, 15);
+	fx_assert_epoch_end(log, 4, 4, 20);
+	log_close(log);
+}
+
+static void log_truncate_to__below_log_start_clears_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	assert_int_equal(log_advance_start_offset(log, 12), 0);
+	/* Into the first segment, below the log start: nothing visible is left. */
+	assert_int_equal(log_truncate_to(log, 5), 0);
+	assert_int_equal(log_end_offset(log), 5);
+	assert_int_equal(log_start_offset(log), 5);
+	assert_int_equal(log_latest_epoch(log), -1);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n0\n");
+	fx_append_epoch(log, 1, 2);
+	fx_assert_epoch_end(log, 2, 2, 6);
+	fx_assert_epoch_end(log, 0, 0, 5);
+	log_close(log);
+}
+
+static void log_truncate_to__below_first_segment_clears_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 5, NOW, 10, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)len;
+	f->cfg.retention_ms = -1;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	assert_int_equal(log_advance_start_offset(log, 10), 0);
+	assert_true(log_enforce_retention(log, NOW) > 0);
+	/* 3 is below the first segment (10): the log restarts empty there. */
+	assert_int_equal(log_truncate_to(log, 3), 0);
+	assert_int_equal(log_end_offset(log), 3);
+	assert_int_equal(log_latest_epoch(log), -1);
+	log_close(log);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_latest_epoch(log), -1);
+	log_close(log);
+}
+
+static void log_advance_start_offset__collapses_leader_epochs(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *b = fx_batch(0, 5, NOW, 10, &len);
+	free(b);
+	f->cfg.segment_bytes = (int64_t)len; /* one batch per segment */
+	f->cfg.retention_ms = -1;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	/* DeleteRecords to 12: epochs 0 is gone, 1 starts at 12. */
+	assert_int_equal(log_advance_start_offset(log, 12), 0);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n2\n1 12\n3 15\n");
+	fx_assert_epoch_end(log, 0, 0, 12); /* below the first known: where the history begins */
+	fx_assert_epoch_end(log, 1, 1, 15);
+	/* Retention deletes the segments below: the start stays 12. */
+	assert_true(log_enforce_retention(log, NOW) > 0);
+	assert_int_equal(log_start_offset(log), 12);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	/* retention.bytes: only the last segment stays (start 15). */
+	f->cfg.retention_bytes = (int64_t)len;
+	log_set_config(log, &f->cfg);
+	assert_true(log_enforce_retention(log, NOW) > 0);
+	assert_int_equal(log_start_offset(log), 15);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n1\n3 15\n");
+	fx_assert_epoch_end(log, 1, 1, 15);
+	fx_assert_epoch_end(log, 3, 3, 20);
+	log_close(log);
+	log = fx_open(f, NOW);
+	fx_assert_epoch_end(log, 1, 1, 15);
+	log_close(log);
+}
+
+static void log_open__rebuilds_missing_or_corrupt_epoch_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log);
+	log_close(log);
+
+	/* A log written before epochs were recorded has no file. */
+	assert_int_equal(unlink(fx_path(f->dir, "leader-epoch-checkpoint")), 0);
+	log = fx_open(f, NOW);
+	fx_assert_0013(log);
+	assert_true(fx_exists(f->dir, "leader-epoch-checkpoint"));
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n3\n0 0\n1 10\n3 15\n");
+	log_close(log);
+
+	fx_write_file(f->dir, "leader-epoch-checkpoint", "0\n3\n0 0\nzz\n");
+	log = fx_open(f, NOW);
+	fx_assert_0013(log);
+	log_close(log);
+
+	/* Missing after a crash as well, and with a moved log start. */
+	log = fx_open(f, NOW);
+	assert_int_equal(log_advance_start_offset(log, 12), 0);
+	fx_close_as_crash(f, log);
+	assert_int_equal(unlink(fx_path(f->dir, "leader-epoch-checkpoint")), 0);
+	log = fx_open(f, NOW);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n2\n1 12\n3 15\n");
+	fx_assert_epoch_end(log, 1, 1, 15);
+	log_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -911,6 +1174,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_visit__walks_every_batch_across_segments, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_set_drop_cb__sees_batches_retention_deletes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__fails_without_parent, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__records_leader_epochs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__keeps_leader_epochs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__crash_recovers_epochs_missing_from_checkpoint, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__trims_leader_epochs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__below_log_start_clears_leader_epochs, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_advance_start_offset__collapses_leader_epochs, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__below_first_segment_clears_leader_epochs, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__rebuilds_missing_or_corrupt_epoch_checkpoint, fx_setup,
+						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

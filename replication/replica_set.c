@@ -1,0 +1,75 @@
+#include "replication/replica_set.h"
+
+#include <string.h>
+
+static struct replica_progress *replica_set_find(struct replica_set *rs, int32_t id)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].id == id)
+			return &rs->r[i];
+	return NULL;
+}
+
+static bool replica_set_listed(const int32_t *ids, size_t n, int32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark)
+{
+	struct replica_set old = *rs;
+	memset(rs, 0, sizeof *rs);
+	rs->self = self;
+	rs->high_watermark = high_watermark > old.high_watermark ? high_watermark : old.high_watermark;
+	for (size_t i = 0; i < n_replicas && rs->n < REPLICA_SET_MAX; i++) {
+		if (replicas[i] == self)
+			continue;
+		struct replica_progress *p = &rs->r[rs->n++];
+		const struct replica_progress *was = replica_set_find(&old, replicas[i]);
+		if (was != NULL)
+			*p = *was;
+		else
+			*p = (struct replica_progress){.id = replicas[i], .log_end_offset = -1};
+		p->in_isr = replica_set_listed(isr, n_isr, replicas[i]);
+	}
+}
+
+bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t now_ms)
+{
+	struct replica_progress *p = replica_set_find(rs, id);
+	if (p == NULL)
+		return false;
+	p->fetched = true;
+	p->log_end_offset = fetch_offset;
+	p->last_fetch_ms = now_ms;
+	return true;
+}
+
+int64_t replica_set_update(struct replica_set *rs, int64_t leader_log_end_offset)
+{
+	int64_t low = leader_log_end_offset;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct replica_progress *p = &rs->r[i];
+		if (!p->in_isr)
+			continue;
+		if (!p->fetched)
+			return rs->high_watermark; /* unknown: holds it */
+		if (p->log_end_offset < low)
+			low = p->log_end_offset;
+	}
+	if (low > rs->high_watermark)
+		rs->high_watermark = low;
+	return rs->high_watermark;
+}
+
+size_t replica_set_isr_size(const struct replica_set *rs)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < rs->n; i++)
+		n += rs->r[i].in_isr;
+	return n;
+}

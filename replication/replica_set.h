@@ -1,0 +1,57 @@
+/* replica_set: what a partition leader knows of its replicas - how far each
+ * follower's log reaches (the offset of its last fetch) and when it last
+ * fetched - and the high watermark that follows from it.
+ *
+ * The high watermark is the lowest log end offset among the in-sync
+ * replicas, the leader's own included: every record below it is on every
+ * ISR member, so it survives the loss of any of them. It never moves back
+ * on a leader (a member leaving the ISR can only raise the minimum). A
+ * follower counts once it has fetched; before, its end is unknown and holds
+ * the high watermark where it is.
+ *
+ * Pure logic, no I/O and no clock: the caller passes times. Not thread-safe;
+ * a replica set belongs to its partition's event loop.
+ */
+#ifndef TERN_REPLICATION_REPLICA_SET_H
+#define TERN_REPLICATION_REPLICA_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define REPLICA_SET_MAX 64
+
+struct replica_progress {
+	int32_t id;
+	bool in_isr;
+	bool fetched;          /* log_end_offset is known */
+	int64_t log_end_offset; /* the follower's, from its last fetch offset */
+	int64_t last_fetch_ms;
+};
+
+struct replica_set {
+	int32_t self;
+	size_t n;
+	struct replica_progress r[REPLICA_SET_MAX]; /* followers (not self) */
+	int64_t high_watermark;
+};
+
+/* Starts (or restarts, keeping what is known of continuing followers) the
+ * leader's view for `replicas` / `isr` (ids; self skipped). The high
+ * watermark keeps its value (a new leader starts from the one it knew as a
+ * follower). Ids past REPLICA_SET_MAX are ignored. */
+void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark);
+
+/* A follower fetched at `fetch_offset`: its log ends there. Returns false
+ * for an id that is not a replica. */
+bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t now_ms);
+
+/* Recomputes the high watermark with the leader's log end offset; returns
+ * it (never lower than before). */
+int64_t replica_set_update(struct replica_set *rs, int64_t leader_log_end_offset);
+
+/* Number of in-sync replicas, the leader included. */
+size_t replica_set_isr_size(const struct replica_set *rs);
+
+#endif

@@ -1,0 +1,159 @@
+"""OffsetForLeaderEpoch (API 23) on a single broker, with raw requests.
+
+The partition's log records the leader epoch of its batches (KIP-101) and
+answers where an epoch ends: the latest epoch ends at the log end offset
+(what a consumer validating its position after a leader change, KIP-320,
+and a follower of the current leader see). On one broker every batch carries
+the partition's epoch, 0.
+
+The request and response layouts are written here from Kafka's
+OffsetForLeaderEpochRequest.json / OffsetForLeaderEpochResponse.json, not
+from the broker's codec.
+"""
+
+import kwire
+from helpers import create_topic, unique_topic
+
+OFFSET_FOR_LEADER_EPOCH = 23
+UNKNOWN_LEADER_EPOCH = 75
+
+
+def ofle_body(version, topics, replica_id=-1):
+    """topics: [(name, [(partition, current_leader_epoch, leader_epoch)])]."""
+    flexible = version >= 4
+
+    def partition(p):
+        idx, current, epoch = p
+        out = kwire.i32(idx)
+        if version >= 2:
+            out += kwire.i32(current)
+        out += kwire.i32(epoch)
+        return out + (kwire.TAGS_NONE if flexible else b"")
+
+    def topic(t):
+        name, parts = t
+        if flexible:
+            return kwire.compact_string(name) + kwire.compact_array(parts, partition) + kwire.TAGS_NONE
+        return kwire.string(name) + kwire.array(parts, partition)
+
+    body = kwire.i32(replica_id) if version >= 3 else b""
+    if flexible:
+        return body + kwire.compact_array(topics, topic) + kwire.TAGS_NONE
+    return body + kwire.array(topics, topic)
+
+
+def decode_ofle(body, version):
+    """-> {(topic, partition): {error_code, leader_epoch, end_offset}}."""
+    flexible = version >= 4
+    r = kwire.Reader(body)
+    if version >= 2:
+        r.i32()  # throttle_time_ms
+    out = {}
+
+    def partition(r):
+        p = dict(error_code=r.i16(), partition=r.i32())
+        p["leader_epoch"] = r.i32() if version >= 1 else -1
+        p["end_offset"] = r.i64()
+        if flexible:
+            r.tags()
+        return p
+
+    def topic(r):
+        name = r.compact_string() if flexible else r.string()
+        parts = r.compact_array(partition) if flexible else r.array(partition)
+        if flexible:
+            r.tags()
+        for p in parts:
+            out[(name, p["partition"])] = p
+
+    if flexible:
+        r.compact_array(topic)
+        r.tags()
+    else:
+        r.array(topic)
+    assert r.left() == 0, "%d bytes left after the response" % r.left()
+    return out
+
+
+def ofle(conn, version, topics, replica_id=-1):
+    resp = conn.request(OFFSET_FOR_LEADER_EPOCH, version, ofle_body(version, topics, replica_id),
+                        flexible=version >= 4)
+    return decode_ofle(resp, version)
+
+
+def produce_batches(bootstrap, topic, sizes):
+    with kwire.Conn(bootstrap) as c:
+        for i, n in enumerate(sizes):
+            recs = [(b"k%d" % j, b"v%d-%d" % (i, j), []) for j in range(n)]
+            r = c.produce(topic, 0, kwire.record_batch(recs))
+            assert r["error_code"] == 0, r
+        return c.list_offsets(topic, 0, kwire.LATEST)["offset"]
+
+
+def test_api_versions_advertises_offset_for_leader_epoch(broker):
+    with kwire.Conn(broker.bootstrap) as c:
+        av = c.api_versions(3)
+    assert av["api_keys"].get(OFFSET_FOR_LEADER_EPOCH) == (0, 4), av["api_keys"]
+
+
+def test_latest_epoch_ends_at_log_end_offset(broker):
+    t = unique_topic("ofle")
+    create_topic(broker.bootstrap, t)
+    with kwire.Conn(broker.bootstrap) as c:
+        # Nothing written yet: the current epoch still ends at the log end.
+        for v in (3, 4):
+            p = ofle(c, v, [(t, [(0, -1, 0)])])[(t, 0)]
+            assert (p["error_code"], p["leader_epoch"], p["end_offset"]) == (0, 0, 0), (v, p)
+
+    leo = produce_batches(broker.bootstrap, t, [3, 1, 4])
+    assert leo == 8
+    with kwire.Conn(broker.bootstrap) as c:
+        for v in (3, 4):
+            got = ofle(c, v, [(t, [(0, 0, 0), (0, -1, 0)]), (t, [(0, -1, 0)])])
+            p = got[(t, 0)]
+            assert (p["error_code"], p["leader_epoch"], p["end_offset"]) == (0, 0, leo), (v, p)
+        # The oldest versions, without leader_epoch in the answer (v0) or
+        # without current_leader_epoch in the request (v0, v1).
+        for v in (0, 1, 2):
+            p = ofle(c, v, [(t, [(0, -1, 0)])])[(t, 0)]
+            assert (p["error_code"], p["end_offset"]) == (0, leo), (v, p)
+            if v >= 1:
+                assert p["leader_epoch"] == 0, (v, p)
+        # An epoch the partition has not reached: unknown (-1, -1), no error.
+        for v in (3, 4):
+            p = ofle(c, v, [(t, [(0, -1, 5)])])[(t, 0)]
+            assert (p["error_code"], p["leader_epoch"], p["end_offset"]) == (0, -1, -1), (v, p)
+
+    # The history is on disk in Kafka's format, and survives a restart.
+    cp = broker.segment_dir(t) / "leader-epoch-checkpoint"
+    assert cp.read_text() == "0\n1\n0 0\n"
+    broker.restart()
+    with kwire.Conn(broker.bootstrap) as c:
+        p = ofle(c, 4, [(t, [(0, 0, 0)])])[(t, 0)]
+    assert (p["error_code"], p["leader_epoch"], p["end_offset"]) == (0, 0, leo), p
+
+
+def test_current_leader_epoch_fencing(broker):
+    t = unique_topic("ofle-fence")
+    create_topic(broker.bootstrap, t)
+    produce_batches(broker.bootstrap, t, [2])
+    with kwire.Conn(broker.bootstrap) as c:
+        # KIP-320: a client that knows a newer epoch than the leader's.
+        p = ofle(c, 4, [(t, [(0, 1, 0)])])[(t, 0)]
+        assert p["error_code"] == UNKNOWN_LEADER_EPOCH, p
+        assert (p["leader_epoch"], p["end_offset"]) == (-1, -1), p
+
+
+def test_unknown_topic_or_partition(broker):
+    t = unique_topic("ofle-known")
+    create_topic(broker.bootstrap, t)
+    missing = unique_topic("ofle-missing")
+    with kwire.Conn(broker.bootstrap) as c:
+        for v in (3, 4):
+            got = ofle(c, v, [(missing, [(0, -1, 0)]), (t, [(7, -1, 0)])])
+            assert got[(missing, 0)]["error_code"] == kwire.UNKNOWN_TOPIC_OR_PARTITION, got
+            assert got[(t, 7)]["error_code"] == kwire.UNKNOWN_TOPIC_OR_PARTITION, got
+            assert (got[(t, 7)]["leader_epoch"], got[(t, 7)]["end_offset"]) == (-1, -1), got
+        # No auto-creation through this API.
+        md = c.metadata([missing])
+    assert md["topics"][0]["error_code"] == kwire.UNKNOWN_TOPIC_OR_PARTITION, md

@@ -1,0 +1,108 @@
+"""Replicated partitions on three brokers: followers fetch the leader's
+batches, acks=all answers once every in-sync replica has the batch, the
+replicas' logs are byte-identical, a killed leader's acknowledged records are
+all on the new leader, and min.insync.replicas refuses acks=all when too few
+replicas are in sync."""
+
+import time
+
+import kwire
+from test_controller import create, same_everywhere, start_cluster, tern_topics
+from test_quorum import wait_for
+
+
+def segment_bytes(broker, topic, partition=0):
+    d = broker.data_dir / ("%s-%d" % (topic, partition))
+    return b"".join(f.read_bytes() for f in sorted(d.glob("*.log")))
+
+
+def produce_numbered(bootstrap, topic, n, acks="all", start=0):
+    """Produces n numbered records; returns the values acknowledged."""
+    from confluent_kafka import Producer
+
+    acked, failed = [], []
+
+    def on_delivery(err, msg):
+        (failed if err else acked).append(msg.value() if not err else err)
+
+    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 2,
+                  "message.timeout.ms": 20000})
+    for i in range(start, start + n):
+        p.produce(topic, value=b"%08d" % i, on_delivery=on_delivery)
+        p.poll(0)
+    p.flush(30)
+    return acked, failed
+
+
+def consume_all(bootstrap, topic, expect, timeout=30):
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "check-%f" % time.time(),
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([topic])
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < expect and time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        got.append(m.value())
+    c.close()
+    return got
+
+
+def test_acks_all_replicates_and_survives_the_leaders_kill(broker_factory):
+    brokers, _ = start_cluster(broker_factory)
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    create(brokers[0], "replicated", 1, 3)
+    view = wait_for("replicated everywhere", lambda: same_everywhere(brokers, "replicated", 1), 10)
+    leader = view[0][0]
+
+    acked, failed = produce_numbered(bootstrap, "replicated", 500)
+    assert not failed, failed[:3]
+    assert len(acked) == 500
+
+    # Every replica holds the same bytes (followers copy batches as they are).
+    wait_for("identical logs", lambda: len({segment_bytes(b, "replicated") for b in brokers}) == 1, 15)
+    assert len(segment_bytes(brokers[leader], "replicated")) > 500 * 8
+
+    # The leader dies: a follower takes over with every acknowledged record.
+    brokers[leader].kill9()
+    survivors = [b for b in brokers if b is not brokers[leader]]
+    wait_for("a new leader", lambda: (lambda v: v if v and v[0][0] not in (-1, leader) else None)(
+        same_everywhere(survivors, "replicated", 1)), 15)
+    rest = ",".join(b.bootstrap for b in survivors)
+    more, failed = produce_numbered(rest, "replicated", 100, start=500)
+    assert not failed, failed[:3]
+    got = consume_all(rest, "replicated", 600)
+    assert got == [b"%08d" % i for i in range(600)]
+
+
+def test_min_insync_replicas_refuses_acks_all_when_the_isr_is_too_small(broker_factory):
+    """Two of three: the ISR shrinks when the controller fences the dead
+    broker (the quorum of three still has a majority). With
+    min.insync.replicas=3, acks=all is refused and appends nothing; acks=1
+    still works."""
+    brokers, _ = start_cluster(broker_factory)
+    proc = tern_topics(brokers[0], "--create", "--topic", "strict", "--partitions", "1", "--replication-factor", "3",
+                       "--config", "min.insync.replicas=3", check=False)
+    assert proc.returncode == 0, proc.stderr
+    view = wait_for("strict everywhere", lambda: same_everywhere(brokers, "strict", 1), 10)
+    keep = brokers[view[0][0]]
+    victim = next(b for b in brokers if b is not keep)
+    victim.kill9()
+    others = [b for b in brokers if b is not victim]
+
+    def shrunk():
+        v = same_everywhere(others, "strict", 1)
+        return v if v and len(v[0][2]) == 2 else None
+
+    wait_for("an ISR of two", shrunk, 15)
+    batch = kwire.record_batch([(b"k", b"v", [])])
+    with kwire.Conn(keep.bootstrap) as c:
+        before = c.list_offsets("strict", 0, -1)["offset"]
+        r = c.produce("strict", 0, batch, acks=-1)
+        assert r["error_code"] == 19, r  # NOT_ENOUGH_REPLICAS
+        assert c.list_offsets("strict", 0, -1)["offset"] == before  # nothing appended
+        r = c.produce("strict", 0, batch, acks=1)
+        assert r["error_code"] == 0, r
