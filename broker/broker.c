@@ -58,7 +58,8 @@ static bool broker_partition_leader_hw(struct broker *b, struct partition *p)
 
 bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t replica_id, int64_t fetch_offset)
 {
-	if (p->replicas == NULL || !replica_set_fetched(p->replicas, replica_id, fetch_offset, broker_mono_ms()))
+	if (p->replicas == NULL ||
+	    !replica_set_fetched(p->replicas, replica_id, fetch_offset, log_end_offset(p->log), broker_mono_ms()))
 		return false;
 	return broker_partition_leader_hw(b, p);
 }

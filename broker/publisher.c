@@ -149,7 +149,7 @@ static void publisher_partition(struct publisher *p, const struct metadata_image
 			part->replicas = calloc(1, sizeof *part->replicas);
 		if (part->replicas != NULL) {
 			replica_set_reset(part->replicas, self, ip->replicas.ids, ip->replicas.n, ip->isr.ids, ip->isr.n,
-					  part->high_watermark);
+					  part->high_watermark, broker_mono_ms());
 			if (broker_partition_set_hw(b, part, replica_set_update(part->replicas, log_end_offset(part->log))))
 				api_fetch_wake(b, part);
 		}

@@ -1,6 +1,7 @@
 #include "broker/replica_manager.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,21 +12,171 @@
 #include "broker/logger.h"
 #include "broker/metadata.h"
 #include "broker/offload.h"
+#include "broker/controller_channel.h"
+#include "broker/controller_host.h"
+#include "broker/lifecycle.h"
+#include "broker/protocol/alter_partition.h"
 #include "broker/protocol/batch.h"
+#include "broker/protocol/header.h"
+#include "raft/controller.h"
 #include "broker/protocol/errors.h"
 #include "raft/image.h"
 #include "replication/fetcher.h"
+#include "replication/replica_set.h"
 
 #define REPLICA_LOG "replica"
 #define REPLICA_MAX_FETCHERS 64
 #define REPLICA_BACKOFF_MS 100
+#define REPLICA_ALTER_VERSION 2 /* topic ids, plain ISR */
 #define REPLICA_RESPONSE_MAX_BYTES (10 * 1024 * 1024) /* replica.fetch.response.max.bytes */
 
 struct replica_manager {
 	struct broker *b; /* borrowed */
 	struct fetcher *fetchers[REPLICA_MAX_FETCHERS];
 	size_t n;
+	struct event *isr_timer;
+	int32_t correlation_id;
 };
+
+/* ---- leader side: ISR changes through AlterPartition ---- */
+
+/* A partition's AlterPartition on its way (owned until answered). */
+struct replica_alter {
+	struct replica_manager *rm;
+	uint8_t topic_id[16];
+	int32_t partition;
+	struct controller_isr_change change;
+	int32_t isr[REPLICA_SET_MAX + 1];
+};
+
+static void replica_alter_finish(struct replica_alter *a, int16_t err)
+{
+	struct topic *t = topics_find_id(&a->rm->b->topics, a->topic_id);
+	struct partition *p = t != NULL && a->partition < t->partition_count ? t->partitions[a->partition] : NULL;
+	if (p != NULL)
+		p->alter_inflight = false;
+	if (err != KERR_NONE)
+		tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: AlterPartition refused: error %d", t ? t->name : "?", (int)a->partition,
+		     (int)err);
+	free(a);
+}
+
+static void replica_alter_local_cb(void *arg, int16_t err)
+{
+	struct replica_alter *a = arg;
+	replica_alter_finish(a, err != KERR_NONE ? err : a->change.error_code);
+}
+
+static void replica_alter_remote_cb(void *arg, int status, const uint8_t *resp, size_t len)
+{
+	struct replica_alter *a = arg;
+	int16_t err = KERR_NETWORK_EXCEPTION;
+	struct kreader r;
+	int32_t corr;
+	struct alter_partition_response out;
+	kr_init(&r, resp, len);
+	if (status == 0 && response_header_decode(&r, 1, &corr) == 0 &&
+	    alter_partition_response_decode(&r, REPLICA_ALTER_VERSION, &out) == 0) {
+		err = out.error_code;
+		if (err == KERR_NONE && out.topics_count > 0 && out.topics[0].partitions_count > 0)
+			err = out.topics[0].partitions[0].error_code;
+		alter_partition_response_free(&out);
+	}
+	replica_alter_finish(a, err);
+}
+
+static void replica_alter_send(struct replica_manager *rm, struct partition *p, const int32_t *isr, size_t n)
+{
+	struct broker *b = rm->b;
+	struct replica_alter *a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return;
+	a->rm = rm;
+	memcpy(a->topic_id, p->topic->id, 16);
+	a->partition = p->index;
+	memcpy(a->isr, isr, n * sizeof *isr);
+	a->change = (struct controller_isr_change){
+		.partition_id = p->index,
+		.leader_epoch = p->leader_epoch,
+		.partition_epoch = p->partition_epoch,
+		.new_isr = a->isr,
+		.n_new_isr = n,
+	};
+	memcpy(a->change.topic_id, p->topic->id, 16);
+	int64_t epoch = lifecycle_broker_epoch(b->lifecycle);
+	tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: asking for an ISR of %zu (was %d)", p->topic->name, p->index, n,
+	     (int)p->isr_count);
+	p->alter_inflight = true;
+	p->alter_partition_epoch = p->partition_epoch;
+	p->alter_sent_ms = broker_mono_ms();
+	struct controller *ctl = controller_host_active(b->controller);
+	if (ctl != NULL) {
+		struct controller_proposal *prop = NULL;
+		int16_t top = KERR_NONE;
+		if (controller_alter_partition(ctl, b->cfg->node_id, epoch, &a->change, 1, controller_host_now_ms(), &top,
+					       &prop) != 0 ||
+		    top != KERR_NONE || controller_host_commit(b->controller, prop, replica_alter_local_cb, a) != 0) {
+			p->alter_inflight = false;
+			free(a);
+		}
+		return;
+	}
+	struct alter_partition_partition part = {
+		.partition_index = p->index,
+		.leader_epoch = p->leader_epoch,
+		.new_isr = a->isr,
+		.new_isr_count = (int32_t)n,
+		.partition_epoch = p->partition_epoch,
+	};
+	struct alter_partition_topic topic = {.partitions = &part, .partitions_count = 1};
+	memcpy(topic.topic_id, p->topic->id, 16);
+	struct alter_partition_request req = {
+		.broker_id = b->cfg->node_id,
+		.broker_epoch = epoch,
+		.topics = &topic,
+		.topics_count = 1,
+	};
+	struct request_header h = {
+		.api_key = ALTER_PARTITION_API_KEY,
+		.api_version = REPLICA_ALTER_VERSION,
+		.correlation_id = rm->correlation_id++ & 0x7fffffff,
+		.client_id = {"tern-isr", 8},
+	};
+	struct kwriter w;
+	kw_init(&w, 128);
+	request_header_encode(&w, 2, &h);
+	alter_partition_request_encode(&w, REPLICA_ALTER_VERSION, &req);
+	if (!kw_ok(&w) || controller_channel_send(b->channel, w.buf, w.len, replica_alter_remote_cb, a) != 0) {
+		p->alter_inflight = false;
+		free(a);
+	}
+	kw_free(&w);
+}
+
+static void replica_isr_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct replica_manager *rm = arg;
+	struct broker *b = rm->b;
+	int64_t now = broker_mono_ms();
+	int64_t lag = b->cfg->replica_lag_time_max_ms;
+	for (int i = 0; i < b->topics.count; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t k = 0; k < t->partition_count; k++) {
+			struct partition *p = t->partitions[k];
+			if (p == NULL || !p->is_leader || p->replicas == NULL || p->alter_inflight)
+				continue;
+			/* Answered but not in the image yet: give it a moment. */
+			if (p->alter_partition_epoch == p->partition_epoch && now - p->alter_sent_ms < 1000)
+				continue;
+			int32_t isr[REPLICA_SET_MAX + 1];
+			size_t n;
+			if (replica_set_wanted_isr(p->replicas, now, lag, isr, &n))
+				replica_alter_send(rm, p, isr, n);
+		}
+	}
+}
 
 /* ---- fetcher callbacks ---- */
 
@@ -203,8 +354,18 @@ void replica_manager_update(struct replica_manager *rm)
 struct replica_manager *replica_manager_new(struct broker *b)
 {
 	struct replica_manager *rm = calloc(1, sizeof *rm);
-	if (rm != NULL)
-		rm->b = b;
+	if (rm == NULL)
+		return NULL;
+	rm->b = b;
+	rm->isr_timer = event_new(b->base, -1, EV_PERSIST, replica_isr_tick_cb, rm);
+	int64_t every = b->cfg->replica_lag_time_max_ms / 2;
+	if (every < 100)
+		every = 100;
+	struct timeval tv = {every / 1000, (every % 1000) * 1000};
+	if (rm->isr_timer == NULL || event_add(rm->isr_timer, &tv) != 0) {
+		replica_manager_free(rm);
+		return NULL;
+	}
 	return rm;
 }
 
@@ -214,5 +375,7 @@ void replica_manager_free(struct replica_manager *rm)
 		return;
 	for (size_t i = 0; i < rm->n; i++)
 		fetcher_free(rm->fetchers[i]);
+	if (rm->isr_timer)
+		event_free(rm->isr_timer);
 	free(rm);
 }

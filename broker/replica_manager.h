@@ -7,10 +7,16 @@
  * (broker/publisher.c): fetchers start for new leaders, stop for leaders no
  * longer followed, and are poked to pick up changed partitions.
  *
+ * On the leader side it keeps the ISR honest: every half
+ * replica.lag.time.max.ms it compares each led partition's ISR with what
+ * its followers' fetches say (replication/replica_set.h) and asks the
+ * controller for the change with AlterPartition (in-process when this node
+ * is the controller). The new ISR takes effect when it reaches the image.
+ *
  * Not yet here (issue "Replicated partitions"): truncating a divergent
  * suffix by leader epoch before fetching (an ex-leader keeps records past
  * the new leader's end until the leader answers OFFSET_OUT_OF_RANGE, then
- * truncates to its high watermark), ISR changes through AlterPartition.
+ * truncates to its high watermark).
  *
  * Threads: the broker's loop only.
  */

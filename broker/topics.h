@@ -45,6 +45,10 @@ struct partition {
 	struct replica_set *replicas; /* the leader's view of its followers (owned); NULL when following */
 	struct produce_waiter *hw_waiters; /* acks=all produces waiting for the high watermark (api/produce.c) */
 	bool hw_moved; /* set by a follower's fetch, cleared once consumer fetches were woken */
+	/* The leader's last AlterPartition (broker/replica_manager.c). */
+	bool alter_inflight;
+	int32_t alter_partition_epoch; /* the partition epoch it was sent against */
+	int64_t alter_sent_ms;
 	/* Claim-check (broker/offload.c): the objects this log references, NULL
 	 * until the topic enables claimcheck; owned. */
 	struct claimcheck_refs *cc_refs;

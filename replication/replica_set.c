@@ -19,7 +19,7 @@ static bool replica_set_listed(const int32_t *ids, size_t n, int32_t id)
 }
 
 void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
-		       const int32_t *isr, size_t n_isr, int64_t high_watermark)
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms)
 {
 	struct replica_set old = *rs;
 	memset(rs, 0, sizeof *rs);
@@ -34,11 +34,16 @@ void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *repl
 			*p = *was;
 		else
 			*p = (struct replica_progress){.id = replicas[i], .log_end_offset = -1};
-		p->in_isr = replica_set_listed(isr, n_isr, replicas[i]);
+		bool in = replica_set_listed(isr, n_isr, replicas[i]);
+		/* Entering the ISR starts the lag clock. */
+		if (in && (was == NULL || !was->in_isr))
+			p->last_caught_up_ms = now_ms;
+		p->in_isr = in;
 	}
 }
 
-bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t now_ms)
+bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t leader_log_end_offset,
+			 int64_t now_ms)
 {
 	struct replica_progress *p = replica_set_find(rs, id);
 	if (p == NULL)
@@ -46,7 +51,29 @@ bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offse
 	p->fetched = true;
 	p->log_end_offset = fetch_offset;
 	p->last_fetch_ms = now_ms;
+	if (fetch_offset >= leader_log_end_offset)
+		p->last_caught_up_ms = now_ms;
 	return true;
+}
+
+bool replica_set_wanted_isr(const struct replica_set *rs, int64_t now_ms, int64_t lag_ms, int32_t *isr, size_t *n)
+{
+	bool changed = false;
+	*n = 0;
+	isr[(*n)++] = rs->self;
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct replica_progress *p = &rs->r[i];
+		bool keep;
+		if (p->in_isr)
+			keep = now_ms - p->last_caught_up_ms <= lag_ms;
+		else
+			keep = p->fetched && now_ms - p->last_fetch_ms <= lag_ms &&
+			       p->log_end_offset >= rs->high_watermark;
+		if (keep)
+			isr[(*n)++] = p->id;
+		changed |= keep != p->in_isr;
+	}
+	return changed;
 }
 
 int64_t replica_set_update(struct replica_set *rs, int64_t leader_log_end_offset)

@@ -27,6 +27,7 @@ struct replica_progress {
 	bool fetched;          /* log_end_offset is known */
 	int64_t log_end_offset; /* the follower's, from its last fetch offset */
 	int64_t last_fetch_ms;
+	int64_t last_caught_up_ms; /* its last fetch that reached the leader's log end */
 };
 
 struct replica_set {
@@ -41,11 +42,20 @@ struct replica_set {
  * watermark keeps its value (a new leader starts from the one it knew as a
  * follower). Ids past REPLICA_SET_MAX are ignored. */
 void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
-		       const int32_t *isr, size_t n_isr, int64_t high_watermark);
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms);
 
-/* A follower fetched at `fetch_offset`: its log ends there. Returns false
- * for an id that is not a replica. */
-bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t now_ms);
+/* A follower fetched at `fetch_offset`: its log ends there; it is caught up
+ * when that reaches the leader's log end. Returns false for an id that is
+ * not a replica. */
+bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t leader_log_end_offset,
+			 int64_t now_ms);
+
+/* The ISR the leader should ask for (replica.lag.time.max.ms = lag_ms):
+ * itself; members caught up within lag_ms (a new member counts from when
+ * it entered); non-members that fetched within lag_ms and reached the high
+ * watermark. Writes it to isr[REPLICA_SET_MAX + 1] and returns true when it
+ * differs from the current one. */
+bool replica_set_wanted_isr(const struct replica_set *rs, int64_t now_ms, int64_t lag_ms, int32_t *isr, size_t *n);
 
 /* Recomputes the high watermark with the leader's log end offset; returns
  * it (never lower than before). */

@@ -113,6 +113,7 @@ void api_incremental_alter_configs_quorum(struct api_request *req); /* configs_q
 void api_auto_create_topic_quorum(struct broker *b, const char *name);
 void api_broker_registration_handle(struct api_request *req);
 void api_broker_heartbeat_handle(struct api_request *req);
+void api_alter_partition_handle(struct api_request *req);
 bool api_quorum_available(const struct broker *b);
 void api_delete_topics_handle(struct api_request *req);
 void api_create_partitions_handle(struct api_request *req);

@@ -14,6 +14,7 @@
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
 #include "broker/controller_host.h"
+#include "broker/protocol/alter_partition.h"
 #include "broker/protocol/broker_heartbeat.h"
 #include "broker/protocol/broker_registration.h"
 #include "broker/protocol/errors.h"
@@ -179,4 +180,132 @@ void api_broker_heartbeat_handle(struct api_request *req)
 		api_heartbeat_reply(req, KERR_NOT_CONTROLLER, &none);
 		free(c);
 	}
+}
+
+/* ---- AlterPartition (56): a leader's ISR change ---------------------------- */
+
+struct alter_call {
+	struct api_request *req;
+	struct alter_partition_request in;
+	struct controller_isr_change *changes; /* [n], in request order */
+	size_t n;
+	int16_t top_error;
+};
+
+static void api_alter_partition_reply(struct alter_call *c, int16_t error)
+{
+	struct api_request *req = c->req;
+	struct alter_partition_response resp = {.error_code = error != KERR_NONE ? error : c->top_error};
+	resp.topics = calloc((size_t)c->in.topics_count + 1, sizeof *resp.topics);
+	struct alter_partition_partition_result *parts = calloc(c->n + 1, sizeof *parts);
+	if (resp.topics == NULL || parts == NULL) {
+		free(resp.topics);
+		free(parts);
+		free(c->changes);
+		alter_partition_request_free(&c->in);
+		free(c);
+		api_close(req);
+		return;
+	}
+	resp.topics_count = c->in.topics_count;
+	size_t k = 0;
+	for (int32_t i = 0; i < c->in.topics_count; i++) {
+		const struct alter_partition_topic *t = &c->in.topics[i];
+		struct alter_partition_topic_result *tr = &resp.topics[i];
+		tr->topic_name = t->topic_name;
+		memcpy(tr->topic_id, t->topic_id, 16);
+		tr->partitions = &parts[k];
+		tr->partitions_count = t->partitions_count;
+		for (int32_t j = 0; j < t->partitions_count; j++, k++) {
+			const struct controller_isr_change *ch = &c->changes[k];
+			struct alter_partition_partition_result *pr = &parts[k];
+			pr->partition_index = ch->partition_id;
+			pr->error_code = resp.error_code != KERR_NONE ? resp.error_code : ch->error_code;
+			pr->leader_id = ch->leader_id;
+			pr->leader_epoch = ch->leader_epoch_out;
+			pr->isr = (int32_t *)ch->new_isr;
+			pr->isr_count = (int32_t)ch->n_new_isr;
+			pr->partition_epoch = ch->partition_epoch_out;
+		}
+	}
+	struct kwriter w;
+	kw_init(&w, 128);
+	alter_partition_response_encode(&w, req->hdr.api_version, &resp);
+	free(resp.topics);
+	free(parts);
+	free(c->changes);
+	alter_partition_request_free(&c->in);
+	free(c);
+	api_respond(req, &w);
+}
+
+static void api_alter_partition_done(void *arg, int16_t error)
+{
+	api_alter_partition_reply(arg, error);
+}
+
+static void api_alter_partition_not_controller(struct api_request *req)
+{
+	struct alter_call *c = calloc(1, sizeof *c);
+	if (c == NULL || alter_partition_request_decode(&req->body, req->hdr.api_version, &c->in) != 0) {
+		free(c);
+		api_close(req);
+		return;
+	}
+	c->req = req;
+	size_t n = 0;
+	for (int32_t i = 0; i < c->in.topics_count; i++)
+		n += (size_t)c->in.topics[i].partitions_count;
+	c->changes = calloc(n + 1, sizeof *c->changes);
+	c->n = c->changes != NULL ? n : 0;
+	api_alter_partition_reply(c, KERR_NOT_CONTROLLER);
+}
+
+void api_alter_partition_handle(struct api_request *req)
+{
+	struct broker *b = req->broker;
+	struct controller *ctl = controller_host_active(b->controller);
+	if (ctl == NULL) {
+		if (!api_forward(req, api_alter_partition_not_controller))
+			api_alter_partition_not_controller(req);
+		return;
+	}
+	struct alter_call *c = calloc(1, sizeof *c);
+	if (c == NULL || alter_partition_request_decode(&req->body, req->hdr.api_version, &c->in) != 0) {
+		free(c);
+		api_close(req);
+		return;
+	}
+	c->req = req;
+	size_t n = 0;
+	for (int32_t i = 0; i < c->in.topics_count; i++)
+		n += (size_t)c->in.topics[i].partitions_count;
+	c->changes = calloc(n + 1, sizeof *c->changes);
+	if (c->changes == NULL) {
+		api_alter_partition_reply(c, KERR_UNKNOWN_SERVER_ERROR);
+		return;
+	}
+	c->n = n;
+	size_t k = 0;
+	for (int32_t i = 0; i < c->in.topics_count; i++) {
+		const struct alter_partition_topic *t = &c->in.topics[i];
+		for (int32_t j = 0; j < t->partitions_count; j++, k++) {
+			const struct alter_partition_partition *pp = &t->partitions[j];
+			struct controller_isr_change *ch = &c->changes[k];
+			memcpy(ch->topic_id, t->topic_id, 16);
+			ch->partition_id = pp->partition_index;
+			ch->leader_epoch = pp->leader_epoch;
+			ch->partition_epoch = pp->partition_epoch;
+			ch->new_isr = pp->new_isr;
+			ch->n_new_isr = pp->new_isr_count > 0 ? (size_t)pp->new_isr_count : 0;
+		}
+	}
+	struct controller_proposal *p = NULL;
+	if (controller_alter_partition(ctl, c->in.broker_id, c->in.broker_epoch, c->changes, n, controller_host_now_ms(),
+				       &c->top_error, &p) != 0) {
+		api_alter_partition_reply(c, KERR_UNKNOWN_SERVER_ERROR);
+		return;
+	}
+	if (controller_host_commit(b->controller, p, api_alter_partition_done, c) != 0)
+		api_alter_partition_reply(c, KERR_NOT_CONTROLLER);
 }

@@ -18,6 +18,7 @@
 #include "broker/protocol/errors.h"
 #include "broker/protocol/describe_groups.h"
 #include "broker/protocol/describe_quorum.h"
+#include "broker/protocol/alter_partition.h"
 #include "broker/protocol/broker_heartbeat.h"
 #include "broker/protocol/broker_registration.h"
 #include "broker/protocol/fetch.h"
@@ -81,6 +82,8 @@ const struct api_entry api_table[] = {
 	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL, false},
 	{DESCRIBE_QUORUM_API_KEY, "DescribeQuorum", DESCRIBE_QUORUM_MIN_VERSION, DESCRIBE_QUORUM_MAX_VERSION,
 	 DESCRIBE_QUORUM_FLEXIBLE_VERSION, api_describe_quorum_handle, api_describe_quorum_available, false},
+	{ALTER_PARTITION_API_KEY, "AlterPartition", ALTER_PARTITION_MIN_VERSION, ALTER_PARTITION_MAX_VERSION,
+	 ALTER_PARTITION_FLEXIBLE_VERSION, api_alter_partition_handle, api_quorum_available, true},
 	{BROKER_REGISTRATION_API_KEY, "BrokerRegistration", BROKER_REGISTRATION_MIN_VERSION,
 	 BROKER_REGISTRATION_MAX_VERSION, BROKER_REGISTRATION_FLEXIBLE_VERSION, api_broker_registration_handle,
 	 api_quorum_available, true},

@@ -106,3 +106,49 @@ def test_min_insync_replicas_refuses_acks_all_when_the_isr_is_too_small(broker_f
         assert c.list_offsets("strict", 0, -1)["offset"] == before  # nothing appended
         r = c.produce("strict", 0, batch, acks=1)
         assert r["error_code"] == 0, r
+
+
+def test_stopped_follower_leaves_the_isr_and_comes_back(broker_factory):
+    """SIGSTOP a follower: its heartbeats stop too, so the session timeout is
+    set far above replica.lag.time.max.ms - the leader's AlterPartition, not
+    fencing, takes it out of the ISR. SIGCONT: it catches up and is back."""
+    import os
+    import signal
+
+    from test_quorum import start_quorum
+
+    brokers, _ = start_quorum(broker_factory, 3, extra={
+        "broker.heartbeat.interval.ms": "150",
+        "broker.session.timeout.ms": "20000",
+        "replica.lag.time.max.ms": "1000",
+    })
+    wait_for("three live brokers", lambda: all(len(live(b)) == 3 for b in brokers), 15)
+    create(brokers[0], "laggy", 1, 3)
+    view = wait_for("laggy everywhere", lambda: same_everywhere(brokers, "laggy", 1), 10)
+    leader = view[0][0]
+    follower = next(b for b in brokers if int(b.props["node.id"]) != leader)
+    fid = int(follower.props["node.id"])
+    others = [b for b in brokers if b is not follower]
+    os.kill(follower.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        wait_for("the stopped follower out of the ISR",
+                 lambda: (lambda v: v if v and fid not in v[0][2] else None)(same_everywhere(others, "laggy", 1)),
+                 10)
+        print("left the ISR after %.2f s" % (time.time() - t0))
+        # Writes go on without it (acks=all needs the ISR only).
+        acked, failed = produce_numbered(",".join(b.bootstrap for b in others), "laggy", 50)
+        assert not failed and len(acked) == 50
+    finally:
+        os.kill(follower.proc.pid, signal.SIGCONT)
+    wait_for("the follower back in the ISR",
+             lambda: (lambda v: v if v and fid in v[0][2] else None)(same_everywhere(brokers, "laggy", 1)), 15)
+    wait_for("identical logs", lambda: len({segment_bytes(b, "laggy") for b in brokers}) == 1, 15)
+
+
+def live(broker):
+    try:
+        with kwire.Conn(broker.bootstrap, timeout=5) as c:
+            return sorted(b["node_id"] for b in c.metadata([])["brokers"])
+    except (OSError, kwire.ConnectionClosed):
+        return []
