@@ -103,6 +103,13 @@ struct partition *broker_leader_partition(struct broker *b, struct kstr topic, i
 	return NULL;
 }
 
+int16_t broker_leader_epoch_check(const struct partition *p, int32_t current_leader_epoch)
+{
+	if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch)
+		return KERR_NONE;
+	return current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH : KERR_FENCED_LEADER_EPOCH;
+}
+
 int broker_delete_topic(struct broker *b, struct topic *topic)
 {
 	char name[TOPIC_NAME_MAX + 1];

@@ -74,6 +74,11 @@ int broker_auto_create_topic(struct broker *b, const char *name, struct topic **
  * UNKNOWN_TOPIC_OR_PARTITION. */
 struct partition *broker_leader_partition(struct broker *b, struct kstr topic, int32_t index, int16_t *err);
 
+/* KIP-320: a client's current_leader_epoch against p's. KERR_NONE for a
+ * match or -1 (no check); UNKNOWN_LEADER_EPOCH when the client knows a newer
+ * epoch than ours (we are behind), FENCED_LEADER_EPOCH for an older one. */
+int16_t broker_leader_epoch_check(const struct partition *p, int32_t current_leader_epoch);
+
 /* Deletes a local topic: releases its claim-check objects, fails its queued
  * produce requests, removes its logs and catalog entry. Returns KERR_*. */
 int broker_delete_topic(struct broker *b, struct topic *topic);

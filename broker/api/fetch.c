@@ -85,11 +85,9 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 				pd->error_code = lookup_err;
 				continue;
 			}
-			if (fp->current_leader_epoch >= 0 && fp->current_leader_epoch != p->leader_epoch) {
-				pd->error_code = fp->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-											    : KERR_FENCED_LEADER_EPOCH;
+			pd->error_code = broker_leader_epoch_check(p, fp->current_leader_epoch);
+			if (pd->error_code != KERR_NONE)
 				continue;
-			}
 			/* A follower's fetch offset is its log end: the leader's
 			 * high watermark may move with it. Consumers read below
 			 * the high watermark, followers up to the log end; without

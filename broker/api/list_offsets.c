@@ -22,13 +22,9 @@ static void list_offsets_partition(struct broker *b, struct kstr topic, const st
 		out->error_code = lookup_err;
 		return;
 	}
-	/* KIP-320: a client that knows a newer epoch than ours is ahead of us. */
-	if (in->current_leader_epoch >= 0 && in->current_leader_epoch != p->leader_epoch) {
-		out->error_code = in->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-									     : KERR_FENCED_LEADER_EPOCH;
+	out->error_code = broker_leader_epoch_check(p, in->current_leader_epoch);
+	if (out->error_code != KERR_NONE)
 		return;
-	}
-	out->error_code = KERR_NONE;
 	out->leader_epoch = p->leader_epoch;
 	int64_t off, ts;
 	int rc;

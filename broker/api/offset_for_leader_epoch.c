@@ -24,14 +24,9 @@ static void offset_for_leader_epoch_partition(struct broker *b, struct kstr topi
 		out->error_code = lookup_err;
 		return;
 	}
-	/* KIP-320: a client that knows a newer epoch than ours is ahead of us;
-	 * one that knows an older epoch is fenced. -1: no check. */
-	if (in->current_leader_epoch >= 0 && in->current_leader_epoch != p->leader_epoch) {
-		out->error_code = in->current_leader_epoch > p->leader_epoch ? KERR_UNKNOWN_LEADER_EPOCH
-									     : KERR_FENCED_LEADER_EPOCH;
+	out->error_code = broker_leader_epoch_check(p, in->current_leader_epoch);
+	if (out->error_code != KERR_NONE)
 		return;
-	}
-	out->error_code = KERR_NONE;
 
 	int32_t requested = in->leader_epoch;
 	int32_t latest = log_latest_epoch(p->log);
