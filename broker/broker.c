@@ -48,6 +48,16 @@ bool broker_partition_set_hw(struct broker *b, struct partition *p, int64_t hw)
 	return true;
 }
 
+void broker_partition_truncated(struct broker *b, struct partition *p)
+{
+	(void)b;
+	int64_t end = log_end_offset(p->log);
+	if (p->high_watermark > end) {
+		p->high_watermark = end;
+		log_set_high_watermark(p->log, end);
+	}
+}
+
 /* The leader's high watermark after its own log or a follower moved. */
 static bool broker_partition_leader_hw(struct broker *b, struct partition *p)
 {

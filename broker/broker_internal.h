@@ -60,6 +60,9 @@ int64_t broker_partition_hw(const struct broker *b, const struct partition *p);
  * produces it covers. Returns true when it moved: the caller then wakes
  * parked consumer fetches (api_fetch_wake), outside any fetch iteration. */
 bool broker_partition_set_hw(struct broker *b, struct partition *p, int64_t hw);
+/* A follower's log was truncated: its high watermark comes down to the new
+ * log end when above it. */
+void broker_partition_truncated(struct broker *b, struct partition *p);
 /* Leader: follower `replica_id` fetched `p` at `fetch_offset` (its log end).
  * Returns true when the high watermark moved (see above). */
 bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t replica_id, int64_t fetch_offset);

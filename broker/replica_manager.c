@@ -196,6 +196,7 @@ static size_t replica_collect(void *arg, int32_t leader, struct fetcher_partitio
 				.partition = k,
 				.fetch_offset = log_end_offset(p->log),
 				.current_leader_epoch = p->leader_epoch,
+				.last_fetched_epoch = log_latest_epoch(p->log),
 				.log_start_offset = log_start_offset(p->log),
 			};
 		}
@@ -238,6 +239,49 @@ static void replica_append(struct replica_manager *rm, struct partition *p, cons
 	}
 }
 
+/* Drops this log's suffix from `to` on; the high watermark cannot stay above
+ * the log end (Kafka lowers it too, Log.truncateTo). */
+static void replica_truncate(struct replica_manager *rm, struct partition *p, int64_t to, int32_t leader,
+			     const char *why)
+{
+	int64_t end = log_end_offset(p->log);
+	if (to >= end)
+		return;
+	tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: %s (leader %d): truncating from %" PRId64 " to %" PRId64,
+	     p->topic->name, p->index, why, (int)leader, end, to);
+	int rc = log_truncate_to(p->log, to);
+	if (rc != 0) {
+		tlog(TLOG_ERROR, REPLICA_LOG, "%s-%d: truncation to %" PRId64 " failed: %s", p->topic->name, p->index, to,
+		     strerror(-rc));
+		return;
+	}
+	broker_partition_truncated(rm->b, p);
+}
+
+/* KIP-320 (Kafka's AbstractFetcherThread.truncateOnFetchResponse): the
+ * leader says our last epoch ends at `div` in its log. We cut at the end of
+ * that epoch in our own history when we have it (never past the leader's end
+ * of it); when our history lacks that exact epoch, at the end of the largest
+ * one we have below it - the next fetch names that epoch and the leader
+ * checks again, until the logs agree. */
+static void replica_diverged(struct replica_manager *rm, struct partition *p, int32_t leader,
+			     const struct fetch_epoch_end_offset *div)
+{
+	int64_t end = log_end_offset(p->log);
+	int64_t to = div->end_offset < end ? div->end_offset : end;
+	int32_t ours;
+	int64_t ours_end;
+	if (log_end_offset_for_epoch(p->log, div->epoch, &ours, &ours_end) == 0) {
+		if (ours != div->epoch)
+			to = ours_end < end ? ours_end : end;
+		else if (ours_end < to)
+			to = ours_end;
+	}
+	if (to < 0)
+		to = 0;
+	replica_truncate(rm, p, to, leader, "diverging leader epoch");
+}
+
 static void replica_apply(void *arg, int32_t leader, const char *topic, size_t topic_len,
 			  const struct fetch_partition_data *pd)
 {
@@ -253,16 +297,22 @@ static void replica_apply(void *arg, int32_t leader, const char *topic, size_t t
 		/* Our log ends past the leader's (an ex-leader's unreplicated
 		 * suffix), or starts before what the leader still keeps. */
 		int64_t end = log_end_offset(p->log);
-		int64_t to = end > pd->high_watermark ? p->high_watermark : pd->log_start_offset;
-		if (to < 0)
-			return;
-		tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: out of range at %" PRId64 " on leader %d: truncating to %" PRId64,
-		     p->topic->name, p->index, end, (int)leader, to);
-		(void)log_truncate_to(p->log, to);
+		if (end > pd->high_watermark) {
+			replica_truncate(rm, p, p->high_watermark, leader, "fetch offset out of range");
+		} else if (pd->log_start_offset > end) {
+			tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: leader %d starts at %" PRId64 ", past our end %" PRId64
+			     ": restarting the log there", p->topic->name, p->index, (int)leader, pd->log_start_offset, end);
+			if (log_restart_at(p->log, pd->log_start_offset) == 0)
+				broker_partition_truncated(rm->b, p);
+		}
 		return;
 	}
 	default:
 		return; /* not the leader any more, stale epoch: wait for the metadata */
+	}
+	if (pd->diverging_epoch.epoch >= 0) {
+		replica_diverged(rm, p, leader, &pd->diverging_epoch);
+		return; /* the leader sends no records with a diverging epoch */
 	}
 	if (pd->records.len > 0 && pd->records.p != NULL)
 		replica_append(rm, p, pd->records.p, (size_t)pd->records.len);

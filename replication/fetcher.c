@@ -104,7 +104,7 @@ static bool fetcher_send(struct fetcher *f)
 			.partition = parts[i].partition,
 			.current_leader_epoch = parts[i].current_leader_epoch,
 			.fetch_offset = parts[i].fetch_offset,
-			.last_fetched_epoch = -1,
+			.last_fetched_epoch = parts[i].last_fetched_epoch,
 			.log_start_offset = parts[i].log_start_offset,
 			.partition_max_bytes = f->cfg.partition_max_bytes,
 		};

@@ -30,6 +30,10 @@ struct fetcher_partition {
 	int32_t partition;
 	int64_t fetch_offset; /* the follower's log end */
 	int32_t current_leader_epoch;
+	/* The epoch of the follower's last batch (-1: none): the leader checks
+	 * it against its own history and answers a diverging epoch when the
+	 * follower's suffix is not its own (KIP-320). */
+	int32_t last_fetched_epoch;
 	int64_t log_start_offset;
 };
 

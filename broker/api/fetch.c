@@ -45,6 +45,28 @@ struct fetch_parked {
 	struct event *timer;
 };
 
+/* KIP-320: a fetcher (a follower, or a consumer from v12 on) names the epoch
+ * of the last batch it has. When this log's history says that epoch ends
+ * before the fetch offset - or this log never had it - the fetcher's suffix
+ * diverges: answer where the epoch ends instead of records, and the fetcher
+ * truncates there (replication/fetcher.c, broker/replica_manager.c) before it
+ * fetches again. An epoch this log cannot place (no history) is left to the
+ * offset range check. */
+static bool fetch_diverging(struct partition *p, const struct fetch_partition *fp, struct fetch_partition_data *pd)
+{
+	if (fp->last_fetched_epoch < 0)
+		return false;
+	int32_t epoch;
+	int64_t end;
+	if (log_end_offset_for_epoch(p->log, fp->last_fetched_epoch, &epoch, &end) != 0)
+		return false;
+	if (epoch >= fp->last_fetched_epoch && end >= fp->fetch_offset)
+		return false;
+	pd->diverging_epoch.epoch = epoch;
+	pd->diverging_epoch.end_offset = end;
+	return true;
+}
+
 /* Builds the response; returns the number of record bytes gathered, or -1
  * when memory ran out. Record buffers in *resp are malloc'd and freed by
  * fetch_response_release. */
@@ -87,6 +109,8 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 			}
 			pd->error_code = broker_leader_epoch_check(p, fp->current_leader_epoch);
 			if (pd->error_code != KERR_NONE)
+				continue;
+			if (fetch_diverging(p, fp, pd))
 				continue;
 			/* A follower's fetch offset is its log end: the leader's
 			 * high watermark may move with it. Consumers read below
@@ -142,11 +166,13 @@ static void fetch_response_release(struct fetch_response *resp)
 	memset(resp, 0, sizeof *resp);
 }
 
+/* An error or a diverging epoch: the fetcher has to act, answer at once. */
 static bool fetch_has_error(const struct fetch_response *resp)
 {
 	for (int32_t i = 0; i < resp->responses_count; i++)
 		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
-			if (resp->responses[i].partitions[j].error_code != KERR_NONE)
+			if (resp->responses[i].partitions[j].error_code != KERR_NONE ||
+			    resp->responses[i].partitions[j].diverging_epoch.epoch >= 0)
 				return true;
 	return false;
 }

@@ -906,6 +906,13 @@ int log_truncate_to(struct log *log, int64_t offset)
 	return rc != 0 ? rc : epochs_rc;
 }
 
+int log_restart_at(struct log *log, int64_t offset)
+{
+	if (offset < 0)
+		return -EINVAL;
+	return log_truncate_fully(log, offset, log->now_ms);
+}
+
 int log_advance_start_offset(struct log *log, int64_t offset)
 {
 	if (offset > log_end_offset(log))

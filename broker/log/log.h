@@ -120,6 +120,10 @@ int log_enforce_retention(struct log *log, int64_t now_ms);
  * segment empties the log and restarts it at `offset` (log start = offset).
  * Returns 0 or a negative error. */
 int log_truncate_to(struct log *log, int64_t offset);
+/* Drops every segment and restarts the log empty at `offset` (log start and
+ * end = offset, no epoch history): a follower whose log ends before what its
+ * leader still keeps (Kafka's truncateFullyAndStartAt). 0 or -errno. */
+int log_restart_at(struct log *log, int64_t offset);
 /* fsync of the active segment and indexes; checkpoints the recovery point. */
 int log_flush(struct log *log);
 /* DeleteRecords: log_start_offset = offset when higher (checkpointed);

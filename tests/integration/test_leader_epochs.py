@@ -157,3 +157,87 @@ def test_unknown_topic_or_partition(broker):
         # No auto-creation through this API.
         md = c.metadata([missing])
     assert md["topics"][0]["error_code"] == kwire.UNKNOWN_TOPIC_OR_PARTITION, md
+
+
+# --- Fetch v12: the leader's side of KIP-320 truncation detection -----------------
+FETCH = 1
+OFFSET_OUT_OF_RANGE = 1
+
+
+def fetch_v12_body(topic, partition, offset, last_fetched_epoch, current_leader_epoch=-1, max_wait_ms=0):
+    """FetchRequest v12 (flexible), from Kafka's FetchRequest.json."""
+    part = (kwire.i32(partition) + kwire.i32(current_leader_epoch) + kwire.i64(offset)
+            + kwire.i32(last_fetched_epoch) + kwire.i64(-1) + kwire.i32(1 << 20) + kwire.TAGS_NONE)
+    top = kwire.compact_string(topic) + kwire.compact_array([part]) + kwire.TAGS_NONE
+    return (kwire.i32(-1) + kwire.i32(max_wait_ms) + kwire.i32(1) + kwire.i32(1 << 20) + kwire.i8(0)
+            + kwire.i32(0) + kwire.i32(-1) + kwire.compact_array([top]) + kwire.compact_array([])
+            + kwire.compact_string("") + kwire.TAGS_NONE)
+
+
+def decode_fetch_v12(body):
+    """-> {(topic, partition): {error_code, high_watermark, records, diverging}}
+    where diverging is (epoch, end_offset) from tagged field 0, or None."""
+    r = kwire.Reader(body)
+    r.i32()  # throttle_time_ms
+    assert r.i16() == 0  # top-level error_code
+    r.i32()  # session_id
+    out = {}
+
+    def partition(r):
+        p = dict(partition=r.i32(), error_code=r.i16(), high_watermark=r.i64())
+        r.i64()  # last_stable_offset
+        r.i64()  # log_start_offset
+        r.compact_array(lambda r: (r.i64(), r.i64(), r.tags()))
+        r.i32()  # preferred_read_replica
+        p["records"] = r.compact_bytes() or b""
+        p["diverging"] = None
+        for _ in range(r.uvarint()):
+            tag, size = r.uvarint(), r.uvarint()
+            field = kwire.Reader(r.take(size))
+            if tag == 0:
+                p["diverging"] = (field.i32(), field.i64())
+        return p
+
+    def topic(r):
+        name = r.compact_string()
+        for p in r.compact_array(partition):
+            out[(name, p["partition"])] = p
+        r.tags()
+
+    r.compact_array(topic)
+    r.tags()
+    assert r.left() == 0
+    return out
+
+
+def fetch_v12(conn, topic, offset, last_fetched_epoch, **kw):
+    body = fetch_v12_body(topic, 0, offset, last_fetched_epoch, **kw)
+    return decode_fetch_v12(conn.request(FETCH, 12, body, flexible=True))[(topic, 0)]
+
+
+def test_fetch_answers_a_diverging_epoch(broker):
+    """A fetcher whose last epoch ends, in the leader's log, before its fetch
+    offset gets the leader's end of that epoch instead of records (KIP-320),
+    at once even when it long-polls; a consistent one gets records."""
+    t = unique_topic("diverge")
+    create_topic(broker.bootstrap, t)
+    leo = produce_batches(broker.bootstrap, t, [3, 2])
+    with kwire.Conn(broker.bootstrap) as c:
+        # Consistent: epoch 0 goes on past offset 2.
+        p = fetch_v12(c, t, 2, 0)
+        assert p["error_code"] == 0 and p["diverging"] is None, p
+        last = kwire.decode_batches(p["records"])[-1]
+        assert last["base_offset"] + last["last_offset_delta"] == leo - 1, p
+        # The fetcher holds epoch 0 up to leo + 3: its last 3 offsets are not
+        # the leader's. Asked with a long poll, answered with the divergence.
+        p = fetch_v12(c, t, leo + 3, 0, max_wait_ms=30000)
+        assert p["error_code"] == 0, p
+        assert p["diverging"] == (0, leo), p
+        assert p["records"] == b"", p
+        # Without a last fetched epoch the same offset is simply out of range.
+        p = fetch_v12(c, t, leo + 3, -1)
+        assert p["error_code"] == OFFSET_OUT_OF_RANGE and p["diverging"] is None, p
+        # An epoch the leader never had is not judged here (no history to
+        # place it): the offset check still applies.
+        p = fetch_v12(c, t, leo, 7)
+        assert p["error_code"] == 0 and p["diverging"] is None, p
