@@ -163,6 +163,12 @@ static const struct config_key config_table[] = {
 		   "Minimum bytes for a follower's fetch to return early."),
 	CONFIG_INT("replica.socket.timeout.ms", replica_socket_timeout_ms, "30000", 1, I32MAX,
 		   "Socket timeout of follower fetches."),
+	CONFIG_LONG("replica.high.watermark.checkpoint.interval.ms", replica_high_watermark_checkpoint_interval_ms,
+		    "5000", 1, I64MAX, "How often the high watermarks are saved to replication-offset-checkpoint."),
+	CONFIG_LONG("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_seconds, "300", 1,
+		    I64MAX, "How often the controller moves leaderships back to preferred replicas."),
+	CONFIG_INT("leader.imbalance.per.broker.percentage", leader_imbalance_per_broker_percentage, "10", 0, 100,
+		   "Share of a broker's preferred partitions led elsewhere that triggers a preferred leader election."),
 
 	/* KRaft */
 	CONFIG_INT("broker.heartbeat.interval.ms", broker_heartbeat_interval_ms, "2000", 1, I32MAX,

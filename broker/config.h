@@ -137,6 +137,9 @@ struct broker_config {
 	int32_t replica_fetch_wait_max_ms;
 	int32_t replica_fetch_min_bytes;
 	int32_t replica_socket_timeout_ms;
+	int64_t replica_high_watermark_checkpoint_interval_ms;
+	int64_t leader_imbalance_check_interval_seconds;
+	int32_t leader_imbalance_per_broker_percentage;
 
 	/* --- KRaft --- */
 	int32_t broker_heartbeat_interval_ms;

@@ -22,6 +22,7 @@
 #include "broker/protocol/errors.h"
 #include "raft/image.h"
 #include "replication/fetcher.h"
+#include "replication/hw_checkpoint.h"
 #include "replication/replica_set.h"
 
 #define REPLICA_LOG "replica"
@@ -35,6 +36,7 @@ struct replica_manager {
 	struct fetcher *fetchers[REPLICA_MAX_FETCHERS];
 	size_t n;
 	struct event *isr_timer;
+	struct event *hw_timer; /* replica.high.watermark.checkpoint.interval.ms */
 	int32_t correlation_id;
 };
 
@@ -401,6 +403,67 @@ void replica_manager_update(struct replica_manager *rm)
 		fetcher_poke(rm->fetchers[i]);
 }
 
+/* ---- replication-offset-checkpoint ---- */
+
+static void replica_hw_store(struct replica_manager *rm)
+{
+	struct broker *b = rm->b;
+	struct hw_checkpoint c;
+	hw_checkpoint_init(&c);
+	int rc = 0;
+	for (int i = 0; i < b->topics.count && rc == 0; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t k = 0; k < t->partition_count && rc == 0; k++)
+			if (t->partitions[k] != NULL)
+				rc = hw_checkpoint_add(&c, t->name, k, t->partitions[k]->high_watermark);
+	}
+	if (rc == 0)
+		rc = hw_checkpoint_store(&c, b->topics.log_dir);
+	if (rc != 0)
+		tlog(TLOG_WARN, REPLICA_LOG, "cannot write %s/%s: %s", b->topics.log_dir, HW_CHECKPOINT_FILE,
+		     strerror(-rc));
+	hw_checkpoint_free(&c);
+}
+
+/* At start: each local log's high watermark as it was saved, never past its
+ * end (a crash may have cut the log below it). */
+static void replica_hw_load(struct replica_manager *rm)
+{
+	struct broker *b = rm->b;
+	struct hw_checkpoint c;
+	hw_checkpoint_init(&c);
+	int rc = hw_checkpoint_load(&c, b->topics.log_dir);
+	if (rc != 0) {
+		if (rc != -ENOENT)
+			tlog(TLOG_WARN, REPLICA_LOG, "ignoring %s/%s: %s", b->topics.log_dir, HW_CHECKPOINT_FILE,
+			     strerror(-rc));
+		return;
+	}
+	for (int i = 0; i < b->topics.count; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t k = 0; k < t->partition_count; k++) {
+			struct partition *p = t->partitions[k];
+			int64_t hw;
+			if (p == NULL || !hw_checkpoint_find(&c, t->name, k, &hw))
+				continue;
+			if (hw > log_end_offset(p->log))
+				hw = log_end_offset(p->log);
+			if (hw > p->high_watermark) {
+				p->high_watermark = hw;
+				log_set_high_watermark(p->log, hw);
+			}
+		}
+	}
+	hw_checkpoint_free(&c);
+}
+
+static void replica_hw_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	replica_hw_store(arg);
+}
+
 struct replica_manager *replica_manager_new(struct broker *b)
 {
 	struct replica_manager *rm = calloc(1, sizeof *rm);
@@ -416,6 +479,14 @@ struct replica_manager *replica_manager_new(struct broker *b)
 		replica_manager_free(rm);
 		return NULL;
 	}
+	replica_hw_load(rm);
+	int64_t cp = b->cfg->replica_high_watermark_checkpoint_interval_ms;
+	struct timeval cpv = {cp / 1000, (cp % 1000) * 1000};
+	rm->hw_timer = event_new(b->base, -1, EV_PERSIST, replica_hw_tick_cb, rm);
+	if (rm->hw_timer == NULL || event_add(rm->hw_timer, &cpv) != 0) {
+		replica_manager_free(rm);
+		return NULL;
+	}
 	return rm;
 }
 
@@ -427,5 +498,9 @@ void replica_manager_free(struct replica_manager *rm)
 		fetcher_free(rm->fetchers[i]);
 	if (rm->isr_timer)
 		event_free(rm->isr_timer);
+	if (rm->hw_timer) {
+		event_free(rm->hw_timer);
+		replica_hw_store(rm); /* shutting down: the latest high watermarks */
+	}
 	free(rm);
 }

@@ -13,10 +13,13 @@
  * controller for the change with AlterPartition (in-process when this node
  * is the controller). The new ISR takes effect when it reaches the image.
  *
- * Not yet here (issue "Replicated partitions"): truncating a divergent
- * suffix by leader epoch before fetching (an ex-leader keeps records past
- * the new leader's end until the leader answers OFFSET_OUT_OF_RANGE, then
- * truncates to its high watermark).
+ * A follower whose suffix is not its leader's (an ex-leader's unreplicated
+ * records) cuts it where the leader says its last epoch ends (KIP-320:
+ * Fetch's diverging epoch), then fetches on. The high watermarks of all local
+ * partitions are saved in replication-offset-checkpoint
+ * (replication/hw_checkpoint.h) every
+ * replica.high.watermark.checkpoint.interval.ms and at shutdown, and loaded
+ * when the broker starts.
  *
  * Threads: the broker's loop only.
  */

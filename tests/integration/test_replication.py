@@ -152,3 +152,61 @@ def live(broker):
             return sorted(b["node_id"] for b in c.metadata([])["brokers"])
     except (OSError, kwire.ConnectionClosed):
         return []
+
+
+def hw_checkpoint(broker):
+    """{(topic, partition): offset} from the broker's replication-offset-checkpoint."""
+    path = broker.data_dir / "replication-offset-checkpoint"
+    if not path.exists():
+        return {}
+    lines = path.read_text().split("\n")
+    assert lines[0] == "0" and lines[-1] == "", lines
+    n = int(lines[1])
+    assert len(lines) == n + 3, lines
+    out = {}
+    for line in lines[2:-1]:
+        topic, part, off = line.split(" ")
+        out[(topic, int(part))] = int(off)
+    return out
+
+
+def test_every_replica_checkpoints_the_high_watermark(broker_factory):
+    """The leader and its followers (which learn the high watermark from
+    their fetches) save it in replication-offset-checkpoint, periodically
+    and when they stop; a restarted broker reads it back and writes it
+    again unchanged."""
+    from test_quorum import restart_same_ports, start_quorum
+
+    brokers, ports = start_quorum(broker_factory, 3, extra={
+        "broker.heartbeat.interval.ms": "150",
+        "broker.session.timeout.ms": "1000",
+        "replica.high.watermark.checkpoint.interval.ms": "200",
+    })
+    wait_for("three live brokers", lambda: all(len(live(b)) == 3 for b in brokers), 15)
+    create(brokers[0], "marked", 2, 3)
+    wait_for("marked everywhere", lambda: same_everywhere(brokers, "marked", 2), 10)
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    acked, failed = produce_numbered(bootstrap, "marked", 120)
+    assert not failed and len(acked) == 120
+    ends = {}
+    with kwire.Conn(brokers[0].bootstrap) as c:
+        md = c.metadata(["marked"])
+    for p in md["topics"][0]["partitions"]:
+        leader = next(b for b in brokers if int(b.props["node.id"]) == p["leader_id"])
+        with kwire.Conn(leader.bootstrap) as c:
+            ends[("marked", p["partition_index"])] = c.list_offsets("marked", p["partition_index"], -1)["offset"]
+    assert sum(ends.values()) == 120, ends
+
+    def checkpointed():
+        return all({k: v for k, v in hw_checkpoint(b).items() if k[0] == "marked"} == ends for b in brokers)
+
+    wait_for("the high watermarks checkpointed on every replica", checkpointed, 10)
+
+    # A clean stop writes it too; the restarted broker loads and keeps it.
+    node = brokers[1]
+    node.stop()
+    assert {k: v for k, v in hw_checkpoint(node).items() if k[0] == "marked"} == ends
+    restart_same_ports(node, ports[1])
+    wait_for("three live brokers again", lambda: all(len(live(b)) == 3 for b in brokers), 15)
+    time.sleep(0.6)  # three checkpoint intervals
+    assert {k: v for k, v in hw_checkpoint(node).items() if k[0] == "marked"} == ends
