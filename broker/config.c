@@ -168,7 +168,7 @@ static const struct config_key config_table[] = {
 	CONFIG_LONG("leader.imbalance.check.interval.seconds", leader_imbalance_check_interval_seconds, "300", 1,
 		    I64MAX, "How often the controller moves leaderships back to preferred replicas."),
 	CONFIG_INT("leader.imbalance.per.broker.percentage", leader_imbalance_per_broker_percentage, "10", 0, 100,
-		   "Share of a broker's preferred partitions led elsewhere that triggers a preferred leader election."),
+		   "Accepted for compatibility; as in KRaft, any partition not led by its preferred replica is rebalanced."),
 
 	/* KRaft */
 	CONFIG_INT("broker.heartbeat.interval.ms", broker_heartbeat_interval_ms, "2000", 1, I32MAX,

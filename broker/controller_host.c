@@ -340,6 +340,8 @@ struct controller_host *controller_host_new(struct broker *b)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)b->cfg->node_id << 32);
 	struct controller_config cc = {
 		.session_timeout_ms = b->cfg->broker_session_timeout_ms,
+		.leader_balance_interval_ms =
+			b->cfg->auto_leader_rebalance_enable ? b->cfg->leader_imbalance_check_interval_seconds * 1000 : 0,
 		.default_partitions = b->cfg->num_partitions,
 		.default_replication_factor = (int16_t)b->cfg->default_replication_factor,
 		.seed = seed,

@@ -53,6 +53,7 @@ struct controller {
 	struct controller_session *sessions; /* [n_sessions], by id */
 	size_t n_sessions, cap_sessions;
 	struct controller_proposal *head, *tail; /* outstanding, all generations */
+	int64_t balance_due_ms;         /* next preferred-leader check; INT64_MAX off */
 	uint32_t placement_start;       /* rotates per placed topic */
 	uint64_t rng;                   /* xorshift64* state, never 0 */
 };
@@ -301,6 +302,8 @@ int controller_activate(struct controller *ctl, const struct metadata_image *com
 		return -ENOMEM;
 	}
 	ctl->active = true;
+	ctl->balance_due_ms = ctl->cfg.leader_balance_interval_ms > 0 ? now_ms + ctl->cfg.leader_balance_interval_ms
+								       : INT64_MAX;
 	tlog(TLOG_INFO, CONTROLLER_LOG, "active at index %" PRIu64 ": %zu brokers, %zu topics, sessions start now",
 	     ctl->committed_index, image_broker_count(committed), image_topic_count(committed));
 	return 0;
@@ -581,6 +584,54 @@ int controller_heartbeat(struct controller *ctl, const struct controller_heartbe
 	return 0;
 }
 
+/* ---- preferred leaders ----------------------------------------------------------- */
+
+struct controller_balance {
+	struct controller *ctl;
+	struct controller_proposal **p; /* begun on the first election */
+	size_t n;
+};
+
+static int controller_balance_partition_cb(const struct image_topic *t, const struct image_partition *old, void *arg)
+{
+	struct controller_balance *bl = arg;
+	if (bl->n >= CONTROLLER_MAX_BALANCE || old->replicas.n == 0 || old->leader == old->replicas.ids[0])
+		return 0;
+	const struct metadata_image *view = *bl->p != NULL ? (*bl->p)->view : bl->ctl->view;
+	const struct image_partition *cur = image_partition(view, t->id, old->partition_id);
+	if (cur == NULL || cur->replicas.n == 0)
+		return 0;
+	int32_t preferred = cur->replicas.ids[0];
+	if (cur->leader == preferred || !controller_contains(&cur->isr, preferred) ||
+	    !controller_live(preferred, (void *)view))
+		return 0;
+	if (*bl->p == NULL && (*bl->p = controller_begin(bl->ctl)) == NULL)
+		return -ENOMEM;
+	struct metadata_record r = {.type = METADATA_PARTITION_CHANGE};
+	memcpy(r.partition_change.topic_id, t->id, 16);
+	r.partition_change.partition_id = cur->partition_id;
+	r.partition_change.leader = preferred;
+	tlog(TLOG_INFO, CONTROLLER_LOG, "%s-%" PRId32 ": leader %" PRId32 " -> %" PRId32 " (preferred replica)", t->name,
+	     cur->partition_id, cur->leader, preferred);
+	bl->n++;
+	return controller_add(*bl->p, &r);
+}
+
+static int controller_balance_topic_cb(const struct image_topic *t, void *arg)
+{
+	return image_foreach_partition(t, controller_balance_partition_cb, arg);
+}
+
+/* Adds the preferred-leader elections due to *p (begun when needed). */
+static int controller_balance(struct controller *ctl, struct controller_proposal **p)
+{
+	struct metadata_image *snap = image_ref(*p != NULL ? (*p)->view : ctl->view);
+	struct controller_balance bl = {.ctl = ctl, .p = p};
+	int rc = image_foreach_topic(snap, controller_balance_topic_cb, &bl);
+	image_unref(snap);
+	return rc;
+}
+
 int controller_tick(struct controller *ctl, int64_t now_ms, struct controller_proposal **out)
 {
 	*out = NULL;
@@ -602,6 +653,10 @@ int controller_tick(struct controller *ctl, int64_t now_ms, struct controller_pr
 			 ctl->cfg.session_timeout_ms);
 		rc = controller_fence(p, b, why);
 	}
+	if (rc == 0 && now_ms >= ctl->balance_due_ms) {
+		ctl->balance_due_ms = now_ms + ctl->cfg.leader_balance_interval_ms;
+		rc = controller_balance(ctl, &p);
+	}
 	return controller_finish(ctl, p, rc, out);
 }
 
@@ -610,6 +665,7 @@ int64_t controller_next_deadline_ms(const struct controller *ctl)
 	int64_t next = INT64_MAX;
 	if (!ctl->active)
 		return next;
+	next = ctl->balance_due_ms;
 	for (size_t i = 0; i < ctl->n_sessions; i++) {
 		const struct image_broker *b = image_broker(ctl->view, ctl->sessions[i].id);
 		if (b != NULL && !b->fenced && ctl->sessions[i].deadline_ms < next)

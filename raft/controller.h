@@ -34,7 +34,9 @@
  *  4. leadership lost: controller_deactivate(). Outstanding proposals still
  *     get their done() (which then only frees them).
  *  5. controller_tick(now) at controller_next_deadline_ms() at the latest:
- *     fences brokers whose session expired.
+ *     fences brokers whose session expired, and every
+ *     leader_balance_interval_ms moves leaderships back to preferred
+ *     replicas (below).
  *
  * Broker lifecycle (choices):
  *  - Broker epochs are a counter: 1 + the highest of every epoch in the view
@@ -56,6 +58,12 @@
  *    elects leaders for offline partitions the broker can now lead.
  *    unclean.leader.election.enable is read from the topic's config, else
  *    from the cluster-wide broker default (resource BROKER, name "").
+ *  - Preferred leaders (auto.leader.rebalance.enable, as KRaft's
+ *    maybeBalancePartitionLeaders): a partition whose first replica is live,
+ *    in the ISR and not its leader gets it back as leader, at most
+ *    CONTROLLER_MAX_BALANCE per tick; checked every leader_balance_interval_ms
+ *    from activation on. KRaft ignores leader.imbalance.per.broker.percentage,
+ *    and so does this.
  *
  * Threads: none of its own and no locks; every call on one controller comes
  * from one thread (the quorum's raft thread, which also runs the FSM). The FSM
@@ -81,6 +89,9 @@
 /* Most partitions one topic may have (a bound on one request's work). */
 #define CONTROLLER_MAX_PARTITIONS 100000
 #define CONTROLLER_TOPIC_NAME_MAX 249
+/* Preferred-leader elections in one proposal (KRaft's
+ * maxElectionsPerImbalance). */
+#define CONTROLLER_MAX_BALANCE 1000
 
 struct controller_config {
 	int64_t session_timeout_ms;           /* broker.session.timeout.ms, > 0 */
@@ -91,6 +102,9 @@ struct controller_config {
 	/* Checks a topic config (name, value), e.g. topic_config_validate();
 	 * returns 0, or non-zero with a message in err. NULL accepts anything. */
 	int (*config_validate_cb)(const char *name, const char *value, char *err, size_t errlen);
+	/* auto.leader.rebalance.enable with leader.imbalance.check.interval.seconds
+	 * (in ms): how often leaderships go back to preferred replicas; 0 never. */
+	int64_t leader_balance_interval_ms;
 };
 
 struct controller;

@@ -95,6 +95,9 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 
 /* ---- cluster ----------------------------------------------------------------------- */
 
+/* leader_balance_interval_ms of the next cluster_setup (0: no balancing). */
+static int64_t setup_balance_ms;
+
 static int cluster_setup(void **state)
 {
 	struct cluster *c = calloc(1, sizeof *c);
@@ -105,6 +108,7 @@ static int cluster_setup(void **state)
 		.default_partitions = 1,
 		.default_replication_factor = 1,
 		.seed = 42,
+		.leader_balance_interval_ms = setup_balance_ms,
 	};
 	for (unsigned i = 0; i < N; i++) {
 		c->nodes[i] = (struct node){.img = image_empty(), .f = &c->f, .i = i};
@@ -626,6 +630,101 @@ static void controller__elects_a_new_leader_when_the_leader_is_fenced(void **sta
 	assert_int_equal(back->partition_epoch, ch.partition_epoch_out);
 }
 
+#define BALANCE_MS 500
+
+static int cluster_setup_balancing(void **state)
+{
+	setup_balance_ms = BALANCE_MS;
+	int rc = cluster_setup(state);
+	setup_balance_ms = 0;
+	return rc;
+}
+
+static void controller__preferred_replica_leads_again_once_in_sync(void **state)
+{
+	struct cluster *c = *state;
+	elect_first(c);
+	int64_t ep[3];
+	start_brokers(c, 0, 3, NULL, ep);
+	assert_int_equal(create_topic(c, 0, "t", 1, 3, NULL, 0, NULL, 0), 0);
+	const struct image_partition *p0 = partition(c, "t", 0);
+	int32_t preferred = p0->replicas.ids[0];
+	assert_int_equal(p0->leader, preferred);
+	int32_t le = p0->leader_epoch;
+
+	/* The preferred replica dies: another leads. */
+	bool alive[3] = {true, true, true};
+	alive[preferred] = false;
+	run(c, 0, SESSION_MS + 200, alive, ep, 3);
+	const struct image_partition *p1 = partition(c, "t", 0);
+	int32_t nl = p1->leader;
+	assert_int_not_equal(nl, preferred);
+	assert_int_equal(p1->isr.n, 2);
+
+	/* Back and unfenced, but not in the ISR yet: several balance checks
+	 * pass without a move. */
+	alive[preferred] = true;
+	run(c, 0, 3 * BALANCE_MS, alive, ep, 3);
+	assert_int_equal(partition(c, "t", 0)->leader, nl);
+	assert_int_equal(partition(c, "t", 0)->leader_epoch, le + 1);
+
+	/* The leader takes it back into the ISR; the next check moves the
+	 * leadership home, with a new leader epoch and the ISR unchanged. */
+	const struct image_partition *p2 = partition(c, "t", 0);
+	int32_t grown[3] = {p2->isr.ids[0], p2->isr.ids[1], preferred};
+	struct controller_isr_change ch = {.partition_id = 0,
+					   .leader_epoch = p2->leader_epoch,
+					   .partition_epoch = p2->partition_epoch,
+					   .new_isr = grown,
+					   .n_new_isr = 3};
+	memcpy(ch.topic_id, image_topic_by_name(c->nodes[0].img, "t")->id, 16);
+	int16_t top;
+	struct controller_proposal *prop;
+	assert_int_equal(controller_alter_partition(c->ctl[0], nl, ep[nl], &ch, 1, now(c), &top, &prop), 0);
+	assert_int_equal(ch.error_code, 0);
+	commit(c, 0, prop);
+	run(c, 0, BALANCE_MS + 200, alive, ep, 3);
+	const struct image_partition *p3 = partition(c, "t", 0);
+	assert_int_equal(p3->leader, preferred);
+	assert_int_equal(p3->leader_epoch, le + 2);
+	assert_int_equal(p3->isr.n, 3);
+	for (unsigned i = 0; i < N; i++) {
+		const struct image_topic *t = image_topic_by_name(c->nodes[i].img, "t");
+		assert_int_equal(image_topic_partition(t, 0)->leader, preferred);
+	}
+}
+
+static void controller__no_balancing_when_disabled(void **state)
+{
+	struct cluster *c = *state;
+	elect_first(c);
+	int64_t ep[3];
+	start_brokers(c, 0, 3, NULL, ep);
+	assert_int_equal(create_topic(c, 0, "t", 1, 3, NULL, 0, NULL, 0), 0);
+	int32_t preferred = partition(c, "t", 0)->replicas.ids[0];
+	bool alive[3] = {true, true, true};
+	alive[preferred] = false;
+	run(c, 0, SESSION_MS + 200, alive, ep, 3);
+	const struct image_partition *p1 = partition(c, "t", 0);
+	int32_t nl = p1->leader;
+	int32_t grown[3] = {p1->isr.ids[0], p1->isr.ids[1], preferred};
+	alive[preferred] = true;
+	run(c, 0, 200, alive, ep, 3);
+	struct controller_isr_change ch = {.partition_id = 0,
+					   .leader_epoch = partition(c, "t", 0)->leader_epoch,
+					   .partition_epoch = partition(c, "t", 0)->partition_epoch,
+					   .new_isr = grown,
+					   .n_new_isr = 3};
+	memcpy(ch.topic_id, image_topic_by_name(c->nodes[0].img, "t")->id, 16);
+	int16_t top;
+	struct controller_proposal *prop;
+	assert_int_equal(controller_alter_partition(c->ctl[0], nl, ep[nl], &ch, 1, now(c), &top, &prop), 0);
+	commit(c, 0, prop);
+	run(c, 0, 3 * BALANCE_MS, alive, ep, 3);
+	assert_int_equal(partition(c, "t", 0)->leader, nl);
+	assert_int_equal(partition(c, "t", 0)->isr.n, 3);
+}
+
 static void controller__no_election_from_an_empty_isr(void **state)
 {
 	struct cluster *c = *state;
@@ -793,6 +892,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(controller__elects_a_new_leader_when_the_leader_is_fenced,
 						cluster_setup, cluster_teardown),
 		cmocka_unit_test_setup_teardown(controller__no_election_from_an_empty_isr, cluster_setup,
+						cluster_teardown),
+		cmocka_unit_test_setup_teardown(controller__preferred_replica_leads_again_once_in_sync,
+						cluster_setup_balancing, cluster_teardown),
+		cmocka_unit_test_setup_teardown(controller__no_balancing_when_disabled, cluster_setup,
 						cluster_teardown),
 		cmocka_unit_test_setup_teardown(controller__shutdown_and_want_fence_move_leadership, cluster_setup,
 						cluster_teardown),
