@@ -210,3 +210,39 @@ def test_every_replica_checkpoints_the_high_watermark(broker_factory):
     wait_for("three live brokers again", lambda: all(len(live(b)) == 3 for b in brokers), 15)
     time.sleep(0.6)  # three checkpoint intervals
     assert {k: v for k, v in hw_checkpoint(node).items() if k[0] == "marked"} == ends
+
+
+def test_preferred_replica_takes_its_leadership_back(broker_factory):
+    """auto.leader.rebalance.enable: the first replica, killed and restarted,
+    leads again once it is back in the ISR (checked every
+    leader.imbalance.check.interval.seconds); nothing acknowledged is lost."""
+    from test_quorum import restart_same_ports, start_quorum
+
+    brokers, ports = start_quorum(broker_factory, 3, extra={
+        "broker.heartbeat.interval.ms": "150",
+        "broker.session.timeout.ms": "1000",
+        "leader.imbalance.check.interval.seconds": "1",
+    })
+    wait_for("three live brokers", lambda: all(len(live(b)) == 3 for b in brokers), 15)
+    create(brokers[0], "homing", 1, 3)
+    view = wait_for("homing everywhere", lambda: same_everywhere(brokers, "homing", 1), 10)
+    leader, replicas = view[0][0], view[0][1]
+    assert leader == replicas[0], view
+    bootstrap = ",".join(b.bootstrap for b in brokers)
+    acked, failed = produce_numbered(bootstrap, "homing", 100)
+    assert not failed and len(acked) == 100
+
+    home = next(b for b in brokers if int(b.props["node.id"]) == leader)
+    home.kill9()
+    others = [b for b in brokers if b is not home]
+    wait_for("another leader", lambda: (lambda v: v if v and v[0][0] not in (-1, leader) else None)(
+        same_everywhere(others, "homing", 1)), 15)
+    acked, failed = produce_numbered(",".join(b.bootstrap for b in others), "homing", 100, start=100)
+    assert not failed and len(acked) == 100
+
+    restart_same_ports(home, ports[brokers.index(home)])
+    wait_for("the first replica leading again, all in sync",
+             lambda: (lambda v: v if v and v[0][0] == leader and len(v[0][2]) == 3 else None)(
+                 same_everywhere(brokers, "homing", 1)), 20)
+    got = consume_all(bootstrap, "homing", 200)
+    assert got == [b"%08d" % i for i in range(200)]
