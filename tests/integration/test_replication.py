@@ -246,3 +246,45 @@ def test_preferred_replica_takes_its_leadership_back(broker_factory):
                  same_everywhere(brokers, "homing", 1)), 20)
     got = consume_all(bootstrap, "homing", 200)
     assert got == [b"%08d" % i for i in range(200)]
+
+
+def test_one_replica_left_refuses_acks_all_but_takes_acks_1(broker_factory):
+    """A topic's three replicas on a cluster of five (so the metadata quorum
+    keeps its majority when two of the replicas die): with only the leader
+    left in the ISR and min.insync.replicas=2, acks=all gets
+    NOT_ENOUGH_REPLICAS and appends nothing; acks=1 still works."""
+    from test_quorum import start_quorum
+
+    brokers, _ = start_quorum(broker_factory, 5, extra={
+        "broker.heartbeat.interval.ms": "150",
+        "broker.session.timeout.ms": "1000",
+    })
+    wait_for("five live brokers", lambda: all(len(live(b)) == 5 for b in brokers), 20)
+    proc = tern_topics(brokers[0], "--create", "--topic", "lonely", "--partitions", "1", "--replication-factor", "3",
+                       "--config", "min.insync.replicas=2", check=False)
+    assert proc.returncode == 0, proc.stderr
+    view = wait_for("lonely everywhere", lambda: same_everywhere(brokers, "lonely", 1), 10)
+    leader, replicas = view[0][0], view[0][1]
+    acked, failed = produce_numbered(",".join(b.bootstrap for b in brokers), "lonely", 20)
+    assert not failed and len(acked) == 20
+
+    by_id = {int(b.props["node.id"]): b for b in brokers}
+    for r in replicas:
+        if r != leader:
+            by_id[r].kill9()
+    alive = [b for i, b in by_id.items() if i == leader or i not in replicas]
+
+    def alone():
+        v = same_everywhere(alive, "lonely", 1)
+        return v if v and v[0][2] == [leader] else None
+
+    wait_for("an ISR of the leader alone", alone, 15)
+    batch = kwire.record_batch([(b"k", b"v", [])])
+    with kwire.Conn(by_id[leader].bootstrap) as c:
+        before = c.list_offsets("lonely", 0, -1)["offset"]
+        assert before == 20
+        r = c.produce("lonely", 0, batch, acks=-1)
+        assert r["error_code"] == 19, r  # NOT_ENOUGH_REPLICAS
+        assert c.list_offsets("lonely", 0, -1)["offset"] == before  # nothing appended
+        r = c.produce("lonely", 0, batch, acks=1)
+        assert r["error_code"] == 0 and r["base_offset"] == before, r
