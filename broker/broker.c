@@ -15,6 +15,7 @@
 #include "broker/net/net.h"
 #include "broker/offload.h"
 #include "broker/protocol/errors.h"
+#include "broker/replica_manager.h"
 #include "replication/replica_set.h"
 #include "claimcheck/claimcheck.h"
 
@@ -71,7 +72,9 @@ bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t repl
 	if (p->replicas == NULL ||
 	    !replica_set_fetched(p->replicas, replica_id, fetch_offset, log_end_offset(p->log), broker_mono_ms()))
 		return false;
-	return broker_partition_leader_hw(b, p);
+	bool moved = broker_partition_leader_hw(b, p);
+	replica_manager_follower_fetched(b->replica_manager, p, replica_id);
+	return moved;
 }
 
 void broker_partition_appended(struct broker *b, struct partition *p)

@@ -155,6 +155,36 @@ static void replica_alter_send(struct replica_manager *rm, struct partition *p, 
 	kw_free(&w);
 }
 
+/* Asks for the ISR p's followers call for, when it differs from p's. */
+static void replica_isr_check(struct replica_manager *rm, struct partition *p, int64_t now)
+{
+	if (p == NULL || !p->is_leader || p->replicas == NULL || p->alter_inflight)
+		return;
+	/* Answered but not in the image yet: give it a moment. */
+	if (p->alter_partition_epoch == p->partition_epoch && now - p->alter_sent_ms < 1000)
+		return;
+	int32_t isr[REPLICA_SET_MAX + 1];
+	size_t n;
+	if (replica_set_wanted_isr(p->replicas, now, rm->b->cfg->replica_lag_time_max_ms, isr, &n))
+		replica_alter_send(rm, p, isr, n);
+}
+
+void replica_manager_follower_fetched(struct replica_manager *rm, struct partition *p, int32_t replica_id)
+{
+	/* Kafka expands the ISR on the fetch that brings a follower to the high
+	 * watermark (Partition.maybeExpandIsr), not on a timer: a restarted
+	 * replica is back in sync as soon as it caught up. */
+	const struct replica_set *rs = p->replicas;
+	if (rm == NULL || rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].id == replica_id) {
+			if (!rs->r[i].in_isr && rs->r[i].fetched && rs->r[i].log_end_offset >= rs->high_watermark)
+				replica_isr_check(rm, p, broker_mono_ms());
+			return;
+		}
+}
+
 static void replica_isr_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -162,21 +192,10 @@ static void replica_isr_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct replica_manager *rm = arg;
 	struct broker *b = rm->b;
 	int64_t now = broker_mono_ms();
-	int64_t lag = b->cfg->replica_lag_time_max_ms;
 	for (int i = 0; i < b->topics.count; i++) {
 		struct topic *t = b->topics.items[i];
-		for (int32_t k = 0; k < t->partition_count; k++) {
-			struct partition *p = t->partitions[k];
-			if (p == NULL || !p->is_leader || p->replicas == NULL || p->alter_inflight)
-				continue;
-			/* Answered but not in the image yet: give it a moment. */
-			if (p->alter_partition_epoch == p->partition_epoch && now - p->alter_sent_ms < 1000)
-				continue;
-			int32_t isr[REPLICA_SET_MAX + 1];
-			size_t n;
-			if (replica_set_wanted_isr(p->replicas, now, lag, isr, &n))
-				replica_alter_send(rm, p, isr, n);
-		}
+		for (int32_t k = 0; k < t->partition_count; k++)
+			replica_isr_check(rm, t->partitions[k], now);
 	}
 }
 

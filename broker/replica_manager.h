@@ -26,11 +26,18 @@
 #ifndef TERN_BROKER_REPLICA_MANAGER_H
 #define TERN_BROKER_REPLICA_MANAGER_H
 
+#include <stdint.h>
+
 struct broker;
+struct partition;
 struct replica_manager;
 
 struct replica_manager *replica_manager_new(struct broker *b);
 void replica_manager_free(struct replica_manager *rm);
 void replica_manager_update(struct replica_manager *rm);
+/* Leader: follower `replica_id` fetched `p` (after the replica set took
+ * it in): one outside the ISR that reached the high watermark is asked back
+ * in at once. */
+void replica_manager_follower_fetched(struct replica_manager *rm, struct partition *p, int32_t replica_id);
 
 #endif
