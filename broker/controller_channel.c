@@ -127,14 +127,30 @@ int controller_channel_target(struct controller_channel *ch, int32_t *leader_id)
 	return controller_channel_aim(ch, st.leader_id, host, port);
 }
 
+void controller_channel_leader_changed(struct controller_channel *ch)
+{
+	if (ch == NULL)
+		return;
+	int32_t leader;
+	/* Re-aims at the new leader, failing what waits on the former one. */
+	if (controller_channel_target(ch, &leader) == CONTROLLER_CHANNEL_REMOTE || ch->client == NULL)
+		return;
+	struct net_client *old = ch->client; /* its callbacks may send again: detach first */
+	ch->client = NULL;
+	ch->node = -1;
+	net_client_free(old);
+}
+
 /* Points the connection at `node` (-2: a bootstrap server) on host:port. */
 static int controller_channel_aim(struct controller_channel *ch, int32_t node, const char *host, int port)
 {
 	struct broker *b = ch->b;
 	if (ch->client != NULL && ch->node == node && strcmp(ch->host, host) == 0 && ch->port == port)
 		return CONTROLLER_CHANNEL_REMOTE;
-	net_client_free(ch->client); /* fails what was queued for the former leader */
+	struct net_client *old = ch->client;
 	ch->client = NULL;
+	ch->node = -1;
+	net_client_free(old); /* fails what was queued for the former leader */
 	struct net_client_config cc = {
 		.host = host,
 		.port = port,

@@ -36,6 +36,12 @@ enum controller_channel_target {
 /* The target, and the leader's node id (-1 when none). */
 int controller_channel_target(struct controller_channel *ch, int32_t *leader_id);
 
+/* The Raft leader changed: requests waiting on the former leader fail now
+ * (NET_CLIENT_ECANCELED) instead of at their timeout, so a heartbeat is
+ * retried towards the new controller before that one's session for this
+ * broker runs out. */
+void controller_channel_leader_changed(struct controller_channel *ch);
+
 /* Sends a whole request frame (header + body, no size prefix; copied) to the
  * remote controller. The channel writes its own correlation id into the
  * frame it sends (bytes 4..7): the response handed to `cb` starts with that

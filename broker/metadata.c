@@ -151,6 +151,7 @@ static void metadata_role_ev_cb(evutil_socket_t fd, short what, void *arg)
 	struct quorum_status st;
 	quorum_status(m->quorum, &st);
 	controller_host_role_changed(b->controller, st.role, st.leader_id, st.term);
+	controller_channel_leader_changed(b->channel);
 	lifecycle_poke(b->lifecycle);
 	/* A follower's first known leader may be what lets the publisher start. */
 	event_active(m->image_ev, EV_READ, 0);
