@@ -39,6 +39,8 @@ struct log {
 	/* The latest epoch when log_append last warned of a batch with a lower
 	 * one (-1: never), so that a stream of such batches warns once. */
 	int32_t epochs_warned;
+	/* Idempotent producers as of the log end offset (see log.h). */
+	struct producer_state producers;
 };
 
 void log_config_default(struct log_config *cfg)
@@ -141,6 +143,145 @@ static int log_epochs_start_moved(struct log *log)
 	return leader_epochs_truncate_from_start(&log->epochs, log->start_offset) ? log_epochs_persist(log) : 0;
 }
 
+/* ---- idempotent producers (log.h) ---- */
+
+static size_t log_find_segment(const struct log *log, int64_t offset);
+
+/* Removes the snapshot files outside [log start, log end] and all but the
+ * newest LOG_PRODUCER_SNAPSHOTS_KEPT. One above the end must go: once the
+ * log grows past it again it would look valid. Returns how many went, or
+ * the first error. */
+static int log_producers_prune(struct log *log)
+{
+	int64_t *offsets;
+	size_t n;
+	int rc = producer_state_snapshot_list(log->dir, &offsets, &n);
+	if (rc != 0)
+		return rc;
+	int64_t end = log_end_offset(log);
+	size_t kept = 0;
+	int deleted = 0;
+	for (size_t i = n; i-- > 0;) {
+		if (offsets[i] >= log->start_offset && offsets[i] <= end && kept < LOG_PRODUCER_SNAPSHOTS_KEPT) {
+			kept++;
+			continue;
+		}
+		int r = producer_state_snapshot_delete(log->dir, offsets[i]);
+		if (rc == 0)
+			rc = r;
+		deleted++;
+	}
+	free(offsets);
+	return rc != 0 ? rc : deleted;
+}
+
+static int log_producers_delete_all(struct log *log)
+{
+	int64_t *offsets;
+	size_t n;
+	int rc = producer_state_snapshot_list(log->dir, &offsets, &n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = producer_state_snapshot_delete(log->dir, offsets[i]);
+	free(offsets);
+	return rc;
+}
+
+/* Writes a snapshot at the log end offset, then prunes. A failure only
+ * warns: the state can always be rebuilt from an older snapshot or the
+ * batches. */
+static void log_producers_snapshot(struct log *log, bool sync)
+{
+	int64_t end = log_end_offset(log);
+	int rc = producer_state_snapshot_write(&log->producers, log->dir, end, sync);
+	if (rc == 0)
+		rc = log_producers_prune(log);
+	if (rc < 0)
+		tlog(TLOG_WARN, "log", "%s: producer state snapshot at offset %lld: %s", log->dir, (long long)end,
+		     strerror(-rc));
+}
+
+/* Feeds the producer state every batch from the one holding `from` to the
+ * log end: one header read per batch, the records are not read. */
+static int log_producers_scan(struct log *log, int64_t from)
+{
+	for (size_t i = log_find_segment(log, from); i < log->nsegs; i++) {
+		struct segment *seg = log->segs[i];
+		int64_t pos;
+		struct batch_header h;
+		int rc = segment_locate(seg, from, &pos, &h);
+		if (rc == 1)
+			continue;
+		if (rc != 0)
+			return rc;
+		while (pos < seg->size) {
+			uint8_t hdr[BATCH_HEADER_SIZE];
+			rc = fileio_pread_all(seg->fd, hdr, sizeof hdr, pos);
+			if (rc != 0)
+				return rc == -ENODATA ? -EBADMSG : rc;
+			if (batch_header_parse(hdr, sizeof hdr, &h) != 0)
+				return -EBADMSG; /* the segment was loaded or recovered: corruption */
+			if (h.magic == 2 && h.base_offset + h.last_offset_delta >= from) {
+				rc = producer_state_update(&log->producers, &h);
+				if (rc != 0)
+					return rc;
+			}
+			pos += (int64_t)batch_total_size(&h);
+		}
+	}
+	return 0;
+}
+
+/* Rebuilds the producer state as of the log end: the latest valid snapshot
+ * within [log start, log end] (corrupt ones are deleted), then the batches
+ * above it. *pruned tells whether snapshot files were removed. */
+static int log_producers_load(struct log *log, bool *pruned)
+{
+	producer_state_clear(&log->producers);
+	int rc = log_producers_prune(log);
+	if (rc < 0)
+		return rc;
+	*pruned = rc > 0;
+	int64_t *offsets;
+	size_t n;
+	rc = producer_state_snapshot_list(log->dir, &offsets, &n);
+	if (rc != 0)
+		return rc;
+	int64_t end = log_end_offset(log);
+	int64_t from = log->start_offset;
+	for (size_t i = n; i-- > 0;) {
+		if (offsets[i] < log->start_offset || offsets[i] > end)
+			continue;
+		rc = producer_state_snapshot_read(&log->producers, log->dir, offsets[i]);
+		if (rc == 0) {
+			from = offsets[i];
+			break;
+		}
+		if (rc == -ENOMEM)
+			break;
+		tlog(TLOG_WARN, "log", "%s: producer state snapshot at offset %lld unreadable (%s), using an older one",
+		     log->dir, (long long)offsets[i], strerror(-rc));
+		if (rc == -EBADMSG)
+			(void)producer_state_snapshot_delete(log->dir, offsets[i]);
+		rc = 0;
+	}
+	free(offsets);
+	if (rc == 0 && from < end)
+		rc = log_producers_scan(log, from);
+	if (rc == -EBADMSG) {
+		/* A header that does not parse in a segment open trusted: the
+		 * partition still serves what it can, and producers the log
+		 * does not know are accepted with any sequence - better than a
+		 * stale last sequence refusing a live producer. */
+		tlog(TLOG_WARN, "log", "%s: unreadable batch header after offset %lld, producer state starts empty",
+		     log->dir, (long long)from);
+		rc = 0;
+		producer_state_clear(&log->producers);
+	}
+	if (rc != 0)
+		producer_state_clear(&log->producers);
+	return rc;
+}
+
 /* Creates an empty segment at `base` as the new active one. */
 static int log_add_segment(struct log *log, int64_t base, int64_t now_ms)
 {
@@ -175,6 +316,10 @@ static int log_roll(struct log *log, int64_t now_ms)
 		(void)segment_writeback(active);
 	if (rc == 0)
 		rc = log_add_segment(log, active->next_offset, now_ms);
+	/* The state as of the new segment's base: a crash or a truncation
+	 * into this segment re-reads this segment only. */
+	if (rc == 0)
+		log_producers_snapshot(log, false);
 	return rc;
 }
 
@@ -266,6 +411,10 @@ static int log_delete_oldest(struct log *log, size_t k, int64_t now_ms)
 	int r = log_epochs_start_moved(log);
 	if (rc == 0)
 		rc = r;
+	/* Snapshots below the new start describe batches that are gone. */
+	r = log_producers_prune(log);
+	if (rc == 0 && r < 0)
+		rc = r;
 	for (size_t i = 0; i < k; i++) {
 		if (log->drop_cb)
 			(void)log_visit_segment(doomed[i], doomed[i]->base_offset, log_drop_visit_cb, log);
@@ -286,7 +435,14 @@ static int log_truncate_fully(struct log *log, int64_t offset, int64_t now_ms)
 		if (rc == 0)
 			rc = r;
 	}
-	int r = log_add_segment(log, offset, now_ms);
+	/* No producers either (Kafka's truncateFullyAndStartAt); a snapshot
+	 * at `offset` from an earlier life of the log would look valid, so
+	 * every one goes, before the directory fsync of log_add_segment. */
+	producer_state_clear(&log->producers);
+	int r = log_producers_delete_all(log);
+	if (rc == 0)
+		rc = r;
+	r = log_add_segment(log, offset, now_ms);
 	if (r != 0)
 		return r; /* the log has no segment: it is unusable, only log_close is safe */
 	if (rc == 0)
@@ -403,6 +559,7 @@ static void log_free(struct log *log)
 		segment_close(log->segs[i]);
 	free(log->segs);
 	leader_epochs_free(&log->epochs);
+	producer_state_free(&log->producers);
 	free(log->dir);
 	free(log);
 }
@@ -588,6 +745,13 @@ struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_
 	}
 	if (rc == 0)
 		rc = log_epochs_open(log, clean, recovery_point);
+	bool pruned = false;
+	if (rc == 0)
+		rc = log_producers_load(log, &pruned);
+	/* A snapshot above the end that came back after a machine crash
+	 * would look valid once the log grows past it. */
+	if (rc == 0 && pruned)
+		rc = fileio_fsync_dir(dir);
 	/* Everything is fsynced now: recovered segments were, and a clean
 	 * shutdown flushed the rest. */
 	if (rc == 0 && (recovered || clean || log->recovery_point != log_end_offset(log)))
@@ -651,6 +815,8 @@ void log_close(struct log *log)
 		return;
 	struct segment *active = log_active(log);
 	int rc = segment_seal(active);
+	/* The next open then reads no batch header at all. */
+	log_producers_snapshot(log, true);
 	if (rc == 0)
 		rc = log_flush(log);
 	for (size_t i = 0; i < log->nsegs && rc == 0; i++)
@@ -717,6 +883,9 @@ int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
 	bool new_epoch = epoch >= 0 && epoch > leader_epochs_latest(&log->epochs);
 	if (new_epoch && leader_epochs_reserve(&log->epochs, log->epochs.count + 1) != 0)
 		return -ENOMEM;
+	/* Likewise room for a new producer. */
+	if (producer_state_prepare(&log->producers, h.producer_id) != 0)
+		return -ENOMEM;
 
 	struct segment *active = log_active(log);
 	int64_t last = h.base_offset + h.last_offset_delta;
@@ -731,6 +900,8 @@ int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
 	if (rc != 0)
 		return rc;
 	log->unflushed += h.records_count;
+	if (h.magic == 2)
+		(void)producer_state_update(&log->producers, &h); /* prepared: cannot fail */
 	/* -1 (NO_PARTITION_LEADER_EPOCH) records nothing. A failed write of
 	 * the file does not fail the append: the batch is in, the history is
 	 * right in memory, and log_flush retries the file before the recovery
@@ -901,7 +1072,14 @@ int log_truncate_to(struct log *log, int64_t offset)
 		rc = log_checkpoint_start(log, end);
 	if (rc == 0 && log->recovery_point > end)
 		rc = log_checkpoint_recovery(log, end);
-	if (rc == 0 && removed)
+	/* The producer state as of the new end: snapshots above it go, the
+	 * latest one left plus the batches after it rebuild it. */
+	bool pruned = false;
+	int producers_rc = log_producers_load(log, &pruned);
+	if (rc == 0 && producers_rc != 0)
+		rc = producers_rc;
+	/* Removed segments and snapshots must stay removed. */
+	if (rc == 0 && (removed || pruned))
 		rc = fileio_fsync_dir(log->dir);
 	return rc != 0 ? rc : epochs_rc;
 }
@@ -933,4 +1111,30 @@ int log_end_offset_for_epoch(struct log *log, int32_t epoch, int32_t *out_epoch,
 {
 	bool known = leader_epochs_end_offset_for(&log->epochs, epoch, log_end_offset(log), out_epoch, end_offset);
 	return known ? 0 : -ENOENT;
+}
+
+/* ---- idempotent producers ---- */
+
+int log_producer_check(const struct log *log, const uint8_t *batch, size_t len, struct producer_state_verdict *out)
+{
+	struct batch_header h;
+	if (batch_header_parse(batch, len, &h) != 0 || h.magic != 2)
+		return -EINVAL;
+	producer_state_check(&log->producers, &h, out);
+	return 0;
+}
+
+size_t log_producer_count(const struct log *log)
+{
+	return log->producers.count;
+}
+
+const struct producer_state_entry *log_producer_entry(const struct log *log, int64_t producer_id)
+{
+	return producer_state_find(&log->producers, producer_id);
+}
+
+size_t log_expire_producers(struct log *log, int64_t now_ms, int64_t producer_id_expiration_ms)
+{
+	return producer_state_expire(&log->producers, now_ms, producer_id_expiration_ms);
 }

@@ -6,6 +6,8 @@
  *   recovery-point-offset-checkpoint  offsets below it are known to be fsynced
  *   .kafka_cleanshutdown              present only while the log is closed cleanly
  *   leader-epoch-checkpoint           the leader-epoch history (broker/log/leader_epochs.h)
+ *   <20-digit offset>.snapshot        idempotent-producer state as of that offset
+ *                                     (broker/log/producer_state.h, see below)
  *
  * Durability: appends go to the page cache (pwrite); fsync happens on segment
  * roll, log_flush, log_close, and when flush.messages / flush.ms say so. After a
@@ -25,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "broker/log/producer_state.h"
 
 struct log_config {
 	int64_t segment_bytes;        /* segment.bytes / log.segment.bytes (default 1 GiB) */
@@ -158,6 +162,52 @@ int32_t log_latest_epoch(const struct log *log);
  *     (*out_epoch, *end_offset) = (-1, -1) (UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET).
  * Returns 0 when the end offset is defined. */
 int log_end_offset_for_epoch(struct log *log, int32_t epoch, int32_t *out_epoch, int64_t *end_offset);
+
+/* ---- Idempotent producers (KIP-98, KIP-360) ---------------------------------
+ *
+ * The log keeps the state of every idempotent producer that wrote to it
+ * (broker/log/producer_state.h): log_append records each batch that carries
+ * a producer id, on the leader and on followers alike, so whichever replica
+ * leads next deduplicates retries of batches appended before.
+ *
+ * Snapshots `<20-digit offset>.snapshot` (Kafka's name, Tern's format) hold
+ * the state as of their offset: one is written when a segment rolls (at the
+ * new segment's base offset; not fsynced, its CRC catches a torn file) and
+ * one at log_close (at the log end, fsynced). Only snapshots within [log
+ * start, log end] are kept, at most LOG_PRODUCER_SNAPSHOTS_KEPT of them, the
+ * newest. log_open loads the latest valid one and re-reads the batch headers
+ * from its offset to the log end (from the log start without one: a log
+ * written before snapshots existed, or a crash before the first roll),
+ * which is also how the state of a crashed log is recovered. log_truncate_to
+ * drops the snapshots above the new end and rebuilds the same way;
+ * log_restart_at empties the state and removes every snapshot.
+ *
+ * Retention does not forget the producers whose batches it deletes (Kafka
+ * since KIP-360); log_expire_producers does (producer.id.expiration.ms). A
+ * reopen forgets a producer only when no snapshot at or above the log start
+ * remembers it; it is then unknown, and accepted with any sequence. */
+
+/* Snapshots kept: enough that a truncation into one of the last few
+ * segments rebuilds from a snapshot rather than from the log start. */
+#define LOG_PRODUCER_SNAPSHOTS_KEPT 3
+
+/* Before appending a batch from a producer: what to do with it
+ * (producer_state_check against the state as of the log end). `batch` is
+ * the whole batch as received (borrowed; offsets need not be assigned).
+ * Returns 0 with *out, or -EINVAL when the header does not parse or the
+ * batch is not magic 2 (older formats carry no producer id: append them). */
+int log_producer_check(const struct log *log, const uint8_t *batch, size_t len, struct producer_state_verdict *out);
+/* Producers the log knows. */
+size_t log_producer_count(const struct log *log);
+/* The state of `producer_id`, or NULL when unknown. Borrowed: valid until
+ * the next call that changes the log. */
+const struct producer_state_entry *log_producer_entry(const struct log *log, int64_t producer_id);
+/* Forgets the producers whose latest batch's max timestamp is
+ * `producer_id_expiration_ms` or more before now_ms (Kafka's
+ * removeExpiredProducers; producer.id.expiration.ms, default
+ * PRODUCER_STATE_DEFAULT_EXPIRATION_MS). The broker calls it periodically
+ * (producer.id.expiration.check.interval.ms). Returns how many went. */
+size_t log_expire_producers(struct log *log, int64_t now_ms, int64_t producer_id_expiration_ms);
 
 /* Calls fn with consecutive chunks of whole batches (borrowed, valid during
  * the call) from `offset` (at least the log start) to the log end. A non-zero

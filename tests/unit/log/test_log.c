@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker/log/log.h"
@@ -1139,6 +1140,369 @@ static void log_open__rebuilds_missing_or_corrupt_epoch_checkpoint(void **state)
 	log_close(log);
 }
 
+/* ---- idempotent producers ---- */
+
+/* A batch of n records at base_offset from producer pid with epoch and
+ * base sequence, all stamped ts. */
+static uint8_t *fx_idem_batch(int64_t base_offset, int n, int64_t pid, int16_t epoch, int32_t seq, int64_t ts,
+			      size_t *len)
+{
+	uint8_t *b = fx_batch(base_offset, n, ts, 10, len);
+	batch_put_i64(b + BATCH_OFF_PRODUCER_ID, pid);
+	b[BATCH_OFF_PRODUCER_EPOCH] = (uint8_t)((uint16_t)epoch >> 8);
+	b[BATCH_OFF_PRODUCER_EPOCH + 1] = (uint8_t)epoch;
+	batch_put_i32(b + BATCH_OFF_BASE_SEQUENCE, seq);
+	batch_update_crc(b, *len);
+	return b;
+}
+
+/* The headers of every batch appended so far, to compute the state the
+ * log must have at any end offset. */
+struct fx_history {
+	struct batch_header h[256];
+	size_t n;
+};
+
+/* Appends an idempotent batch at the log end; returns 0 or the error
+ * (usable in a child process, where cmocka's asserts must not run). */
+static int fx_try_append_idem(struct log *log, struct fx_history *hist, int n, int64_t pid, int16_t epoch,
+			      int32_t seq, int64_t ts)
+{
+	size_t len;
+	uint8_t *b = fx_idem_batch(log_end_offset(log), n, pid, epoch, seq, ts, &len);
+	int rc = log_append(log, b, len, NOW);
+	if (rc == 0 && hist != NULL && hist->n < 256)
+		batch_header_parse(b, len, &hist->h[hist->n++]);
+	free(b);
+	return rc;
+}
+
+static void fx_append_idem(struct log *log, struct fx_history *hist, int n, int64_t pid, int16_t epoch, int32_t seq)
+{
+	assert_int_equal(fx_try_append_idem(log, hist, n, pid, epoch, seq, NOW), 0);
+}
+
+/* Batch i of a fixed plan: three producers taking turns, two records each,
+ * producer 300 bumping its epoch at batch 12, one non-idempotent batch
+ * every seventh. Sequences follow per producer. */
+static int fx_plan_append(struct log *log, struct fx_history *hist, int i, int32_t seqs[3])
+{
+	if (i % 7 == 6) {
+		size_t len;
+		uint8_t *b = fx_batch(log_end_offset(log), 1, NOW, 10, &len);
+		int rc = log_append(log, b, len, NOW);
+		free(b);
+		return rc;
+	}
+	int p = i % 3;
+	int16_t epoch = 0;
+	if (p == 2 && i >= 12) {
+		epoch = 1;
+		if (i < 15)
+			seqs[p] = 0; /* the first batch of the new epoch */
+	}
+	int rc = fx_try_append_idem(log, hist, 2, 100 * (p + 1), epoch, seqs[p], NOW + i);
+	seqs[p] += 2;
+	return rc;
+}
+
+static void fx_plan(struct log *log, struct fx_history *hist, int batches)
+{
+	int32_t seqs[3] = {0, 0, 0};
+	for (int i = 0; i < batches; i++)
+		assert_int_equal(fx_plan_append(log, hist, i, seqs), 0);
+}
+
+/* What the state must be when the log ends at `end`. */
+static void fx_expect(const struct fx_history *hist, int64_t end, struct producer_state *out)
+{
+	producer_state_init(out);
+	for (size_t i = 0; i < hist->n; i++)
+		if (hist->h[i].base_offset + hist->h[i].last_offset_delta < end)
+			assert_int_equal(producer_state_update(out, &hist->h[i]), 0);
+}
+
+static void fx_assert_producers(struct log *log, const struct fx_history *hist)
+{
+	struct producer_state want;
+	fx_expect(hist, log_end_offset(log), &want);
+	assert_int_equal(log_producer_count(log), want.count);
+	for (size_t i = 0; i < want.count; i++) {
+		const struct producer_state_entry *w = &want.entries[i];
+		const struct producer_state_entry *e = log_producer_entry(log, w->producer_id);
+		assert_non_null(e);
+		assert_int_equal(e->producer_epoch, w->producer_epoch);
+		assert_int_equal(e->last_timestamp, w->last_timestamp);
+		assert_int_equal(e->nbatches, w->nbatches);
+		for (size_t j = 0; j < w->nbatches; j++) {
+			assert_int_equal(e->batches[j].first_seq, w->batches[j].first_seq);
+			assert_int_equal(e->batches[j].last_seq, w->batches[j].last_seq);
+			assert_int_equal(e->batches[j].last_offset, w->batches[j].last_offset);
+			assert_int_equal(e->batches[j].offset_delta, w->batches[j].offset_delta);
+			assert_int_equal(e->batches[j].max_timestamp, w->batches[j].max_timestamp);
+		}
+	}
+	producer_state_free(&want);
+}
+
+/* What the leader's check answers for a batch a producer sends. */
+static enum producer_state_result fx_producer_check(struct log *log, int n, int64_t pid, int16_t epoch, int32_t seq,
+						    struct producer_state_verdict *v)
+{
+	size_t len;
+	uint8_t *b = fx_idem_batch(0, n, pid, epoch, seq, NOW, &len);
+	assert_int_equal(log_producer_check(log, b, len, v), 0);
+	free(b);
+	return v->result;
+}
+
+/* Snapshot offsets on disk; asserts they are at most the number kept and
+ * within [log start, log end]. Returns how many. */
+static size_t fx_snapshots(struct fx *f, struct log *log, int64_t *latest)
+{
+	int64_t *offsets;
+	size_t n;
+	assert_int_equal(producer_state_snapshot_list(f->dir, &offsets, &n), 0);
+	assert_true(n <= LOG_PRODUCER_SNAPSHOTS_KEPT);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(offsets[i] >= log_start_offset(log));
+		assert_true(offsets[i] <= log_end_offset(log));
+	}
+	if (latest != NULL)
+		*latest = n > 0 ? offsets[n - 1] : -1;
+	free(offsets);
+	return n;
+}
+
+static void fx_remove_snapshots(struct fx *f)
+{
+	int64_t *offsets;
+	size_t n;
+	assert_int_equal(producer_state_snapshot_list(f->dir, &offsets, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(producer_state_snapshot_delete(f->dir, offsets[i]), 0);
+	free(offsets);
+}
+
+static void log_append__tracks_idempotent_producers(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	struct fx_history hist = {0};
+	fx_append_idem(log, &hist, 3, 1, 0, 0); /* 0-2 */
+	fx_append(log, 2, NOW, 10, NOW);         /* 3-4, no producer */
+	fx_append_idem(log, &hist, 2, 1, 0, 3); /* 5-6 */
+	fx_append_idem(log, &hist, 1, 2, 7, 0); /* 7 */
+	assert_int_equal(log_producer_count(log), 2);
+	const struct producer_state_entry *e = log_producer_entry(log, 1);
+	assert_non_null(e);
+	assert_int_equal(e->producer_epoch, 0);
+	assert_int_equal(e->nbatches, 2);
+	assert_int_equal(e->batches[1].last_seq, 4);
+	assert_int_equal(e->batches[1].last_offset, 6);
+	assert_null(log_producer_entry(log, 3));
+	fx_assert_producers(log, &hist);
+
+	struct producer_state_verdict v;
+	/* A retry of the first batch: its offsets, nothing to append. */
+	assert_int_equal(fx_producer_check(log, 3, 1, 0, 0, &v), PRODUCER_STATE_DUPLICATE);
+	assert_int_equal(v.first_offset, 0);
+	assert_int_equal(v.last_offset, 2);
+	assert_int_equal(fx_producer_check(log, 2, 1, 0, 3, &v), PRODUCER_STATE_DUPLICATE);
+	assert_int_equal(v.first_offset, 5);
+	assert_int_equal(fx_producer_check(log, 1, 1, 0, 5, &v), PRODUCER_STATE_NEW);
+	assert_int_equal(fx_producer_check(log, 1, 1, 0, 6, &v), PRODUCER_STATE_OUT_OF_ORDER);
+	assert_int_equal(v.known_last_seq, 4);
+	assert_int_equal(fx_producer_check(log, 1, 2, 6, 0, &v), PRODUCER_STATE_INVALID_EPOCH);
+	assert_int_equal(fx_producer_check(log, 1, 99, 0, 0, &v), PRODUCER_STATE_NEW);
+	/* Not a batch. */
+	uint8_t junk[10] = {0};
+	assert_int_equal(log_producer_check(log, junk, sizeof junk, &v), -EINVAL);
+
+	/* producer.id.expiration.ms after their last timestamp (NOW). */
+	const int64_t exp = PRODUCER_STATE_DEFAULT_EXPIRATION_MS;
+	assert_int_equal(log_expire_producers(log, NOW + exp - 1, exp), 0);
+	assert_int_equal(log_expire_producers(log, NOW + exp, exp), 2);
+	assert_int_equal(log_producer_count(log), 0);
+	assert_int_equal(fx_producer_check(log, 1, 1, 0, 6, &v), PRODUCER_STATE_NEW);
+	log_close(log);
+}
+
+static void log_open__restores_producers_from_snapshot_or_batches(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300; /* about three batches a segment */
+	struct log *log = fx_open(f, NOW);
+	struct fx_history hist = {0};
+	fx_plan(log, &hist, 20);
+	assert_true(log_segment_count(log) > 4);
+	fx_assert_producers(log, &hist);
+	int64_t end = log_end_offset(log);
+	/* One snapshot per roll, the newest kept. */
+	int64_t latest;
+	assert_int_equal(fx_snapshots(f, log, &latest), LOG_PRODUCER_SNAPSHOTS_KEPT);
+	assert_true(latest < end);
+	log_close(log);
+
+	/* Clean close: a snapshot at the end, read back. */
+	char name[32];
+	producer_state_snapshot_name(end, name);
+	assert_true(fx_exists(f->dir, name));
+	log = fx_open(f, NOW);
+	assert_int_equal(fx_snapshots(f, log, &latest), LOG_PRODUCER_SNAPSHOTS_KEPT);
+	assert_int_equal(latest, end);
+	fx_assert_producers(log, &hist);
+	struct producer_state_verdict v;
+	assert_int_equal(fx_producer_check(log, 2, 200, 0, 10, &v), PRODUCER_STATE_DUPLICATE);
+	log_close(log);
+
+	/* A corrupt one is dropped: an older one and the batches after it. */
+	FILE *fp = fopen(fx_path(f->dir, name), "r+b");
+	assert_non_null(fp);
+	fseek(fp, 30, SEEK_SET);
+	fputc(0x5a, fp);
+	fclose(fp);
+	log = fx_open(f, NOW);
+	fx_assert_producers(log, &hist);
+	assert_true(fx_snapshots(f, log, &latest) < LOG_PRODUCER_SNAPSHOTS_KEPT);
+	assert_true(latest < end);
+	log_close(log);
+
+	/* None at all (a log written before snapshots): every batch. */
+	fx_remove_snapshots(f);
+	log = fx_open(f, NOW);
+	fx_assert_producers(log, &hist);
+	assert_int_equal(fx_producer_check(log, 2, 300, 1, 2, &v), PRODUCER_STATE_DUPLICATE);
+	assert_int_equal(fx_producer_check(log, 1, 300, 0, 30, &v), PRODUCER_STATE_INVALID_EPOCH);
+	/* And the same without a clean shutdown. */
+	fx_close_as_crash(f, log);
+	fx_remove_snapshots(f);
+	log = fx_open(f, NOW);
+	fx_assert_producers(log, &hist);
+	/* Producer 100 wrote batches 0, 3, 9, 12, 15 and 18: 12 sequences. */
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 12, &v), PRODUCER_STATE_NEW);
+	assert_int_equal(fx_plan_append(log, &hist, 21, (int32_t[3]){12, 0, 0}), 0);
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 12, &v), PRODUCER_STATE_DUPLICATE);
+	fx_assert_producers(log, &hist);
+	log_close(log);
+}
+
+static void log_truncate_to__producer_state_as_of_new_end(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300;
+	struct log *log = fx_open(f, NOW);
+	struct fx_history hist = {0};
+	fx_plan(log, &hist, 24);
+	int64_t end = log_end_offset(log);
+	/* Inside the active segment, into the previous ones (past the kept
+	 * snapshots), mid-batch, then back to one batch. */
+	int64_t cuts[] = {end - 2, end - 5, end - 20, 13, 2};
+	for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+		assert_int_equal(log_truncate_to(log, cuts[k]), 0);
+		assert_true(log_end_offset(log) <= cuts[k]);
+		fx_snapshots(f, log, NULL); /* none above the new end */
+		fx_assert_producers(log, &hist);
+	}
+	assert_int_equal(log_end_offset(log), 2);
+	assert_int_equal(log_producer_count(log), 1);
+	/* What was cut is not a duplicate any more: a retry appends again. */
+	struct producer_state_verdict v;
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 2, &v), PRODUCER_STATE_NEW);
+	assert_int_equal(fx_producer_check(log, 2, 200, 0, 0, &v), PRODUCER_STATE_NEW);
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 0, &v), PRODUCER_STATE_DUPLICATE);
+	/* The log grows back past where the old snapshots were. */
+	hist.n = 1;
+	fx_append_idem(log, &hist, 2, 100, 0, 2);
+	fx_append_idem(log, &hist, 40, 200, 0, 0);
+	fx_assert_producers(log, &hist);
+	fx_close_as_crash(f, log);
+	log = fx_open(f, NOW);
+	fx_assert_producers(log, &hist);
+
+	/* Back to empty, and restarted elsewhere: nothing is known. */
+	assert_int_equal(log_truncate_to(log, 0), 0);
+	assert_int_equal(log_producer_count(log), 0);
+	fx_append_idem(log, NULL, 1, 100, 0, 7);
+	assert_int_equal(log_restart_at(log, 500), 0);
+	assert_int_equal(log_producer_count(log), 0);
+	assert_int_equal(fx_snapshots(f, log, NULL), 0);
+	assert_int_equal(fx_producer_check(log, 1, 100, 0, 8, &v), PRODUCER_STATE_NEW);
+	log_close(log);
+	log = fx_open(f, NOW);
+	assert_int_equal(log_producer_count(log), 0);
+	log_close(log);
+}
+
+static void log_open__recovers_producers_after_crash(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300;
+	/* A real crash: a child appends and exits without closing the log; what
+	 * it wrote is in the page cache, as after kill -9. */
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int err = 0;
+		struct log *log = log_open(f->dir, &f->cfg, NOW, &err);
+		int32_t seqs[3] = {0, 0, 0};
+		for (int i = 0; log != NULL && i < 17; i++)
+			if (fx_plan_append(log, NULL, i, seqs) != 0)
+				_exit(2);
+		_exit(log != NULL ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_false(fx_exists(f->dir, LOG_CLEAN_SHUTDOWN_FILE));
+
+	/* The same appends, to know what the state must be. */
+	struct fx_history hist = {0};
+	char scratch[600];
+	snprintf(scratch, sizeof scratch, "%s/scratch-0", f->root);
+	int err = 0;
+	struct log *ref = log_open(scratch, &f->cfg, NOW, &err);
+	assert_non_null(ref);
+	fx_plan(ref, &hist, 17);
+	int64_t end = log_end_offset(ref);
+	log_close(ref);
+
+	struct log *log = fx_open(f, NOW);
+	assert_int_equal(log_end_offset(log), end);
+	fx_assert_producers(log, &hist);
+	struct producer_state_verdict v;
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 8, &v), PRODUCER_STATE_DUPLICATE);
+	assert_int_equal(fx_producer_check(log, 2, 100, 0, 10, &v), PRODUCER_STATE_NEW);
+	log_close(log);
+}
+
+static void log_enforce_retention__keeps_producers_drops_old_snapshots(void **state)
+{
+	struct fx *f = *state;
+	f->cfg.segment_bytes = 300;
+	f->cfg.retention_bytes = 600;
+	f->cfg.retention_ms = -1;
+	struct log *log = fx_open(f, NOW);
+	struct fx_history hist = {0};
+	fx_append_idem(log, &hist, 2, 7, 0, 0); /* producer 7 writes once, first */
+	fx_plan(log, &hist, 20);
+	assert_true(log_enforce_retention(log, NOW) > 0);
+	assert_true(log_start_offset(log) > 1);
+	/* Its batch is gone, not what the log knows of it (KIP-360). */
+	fx_snapshots(f, log, NULL);
+	assert_non_null(log_producer_entry(log, 7));
+	fx_assert_producers(log, &hist);
+	log_close(log);
+
+	log = fx_open(f, NOW);
+	assert_non_null(log_producer_entry(log, 7));
+	struct producer_state_verdict v;
+	assert_int_equal(fx_producer_check(log, 1, 7, 0, 2, &v), PRODUCER_STATE_NEW);
+	assert_int_equal(fx_producer_check(log, 1, 7, 0, 3, &v), PRODUCER_STATE_OUT_OF_ORDER);
+	log_close(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1186,6 +1550,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_truncate_to__below_first_segment_clears_leader_epochs, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__rebuilds_missing_or_corrupt_epoch_checkpoint, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append__tracks_idempotent_producers, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__restores_producers_from_snapshot_or_batches, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(log_truncate_to__producer_state_as_of_new_end, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_open__recovers_producers_after_crash, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_enforce_retention__keeps_producers_drops_old_snapshots, fx_setup,
 						fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
