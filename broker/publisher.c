@@ -144,6 +144,9 @@ static void publisher_partition(struct publisher *p, const struct metadata_image
 	part->leader_id = ip->leader;
 	part->isr_count = (int32_t)ip->isr.n;
 	if (leads) {
+		if (log_assign_leader_epoch(part->log, ip->leader_epoch) != 0)
+			tlog(TLOG_WARN, PUBLISHER_LOG, "%s-%d: cannot record leader epoch %d", it->name,
+			     (int)ip->partition_id, (int)ip->leader_epoch);
 		/* The leader tracks its followers; the ISR may have changed. */
 		if (part->replicas == NULL)
 			part->replicas = calloc(1, sizeof *part->replicas);

@@ -1102,6 +1102,16 @@ int log_advance_start_offset(struct log *log, int64_t offset)
 	return rc != 0 ? rc : r;
 }
 
+int log_assign_leader_epoch(struct log *log, int32_t epoch)
+{
+	if (epoch < 0 || epoch <= leader_epochs_latest(&log->epochs))
+		return 0;
+	int rc = leader_epochs_assign(&log->epochs, epoch, log_end_offset(log));
+	if (rc < 0)
+		return rc;
+	return rc == 1 ? log_epochs_persist(log) : 0;
+}
+
 int32_t log_latest_epoch(const struct log *log)
 {
 	return leader_epochs_latest(&log->epochs);

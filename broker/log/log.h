@@ -149,6 +149,12 @@ int log_advance_start_offset(struct log *log, int64_t offset);
  * epochs were recorded), and after a crash re-reads the epochs of the batches
  * above the recovery point. */
 
+/* This replica became leader in `epoch`: the epoch starts at the log end
+ * now, before anything is written in it (Kafka's makeLeader assigns it), so
+ * a follower whose last epoch this log never saw learns where the epochs
+ * before it end (a diverging epoch) rather than an offset out of range.
+ * Nothing when `epoch` is not above the latest. 0 or -errno. */
+int log_assign_leader_epoch(struct log *log, int32_t epoch);
 /* The latest leader epoch that wrote to the log; -1 when none. */
 int32_t log_latest_epoch(const struct log *log);
 /* OffsetForLeaderEpoch: where leader epoch `epoch` ends in this log, with

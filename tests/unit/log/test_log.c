@@ -961,6 +961,33 @@ static void log_append__records_leader_epochs(void **state)
 	log_close(log);
 }
 
+static void log_assign_leader_epoch__starts_the_epoch_at_the_log_end(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	fx_append_0013(log); /* epochs 0@0, 1@10, 3@15, end 20 */
+	/* A new leader in epoch 5 has written nothing yet: a follower that
+	 * last saw epoch 4 (which this log never had) learns that epoch 3, the
+	 * largest below it, ends at 20 - a diverging epoch, not "unknown". */
+	fx_assert_epoch_end(log, 4, -1, -1);
+	assert_int_equal(log_assign_leader_epoch(log, 5), 0);
+	assert_int_equal(log_latest_epoch(log), 5);
+	fx_assert_epoch_end(log, 4, 3, 20);
+	fx_assert_epoch_end(log, 5, 5, 20);
+	assert_string_equal(fx_read_file(f->dir, "leader-epoch-checkpoint"), "0\n4\n0 0\n1 10\n3 15\n5 20\n");
+	/* Not above the latest: nothing. */
+	assert_int_equal(log_assign_leader_epoch(log, 5), 0);
+	assert_int_equal(log_assign_leader_epoch(log, 2), 0);
+	assert_int_equal(log_latest_epoch(log), 5);
+	/* Its batches follow in the same epoch; a later truncation into the
+	 * old epochs drops it again. */
+	fx_append_epoch(log, 2, 5);
+	fx_assert_epoch_end(log, 5, 5, 22);
+	assert_int_equal(log_truncate_to(log, 20), 0);
+	assert_int_equal(log_latest_epoch(log), 3);
+	log_close(log);
+}
+
 static void log_open__keeps_leader_epochs(void **state)
 {
 	struct fx *f = *state;
@@ -1539,6 +1566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_set_drop_cb__sees_batches_retention_deletes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__fails_without_parent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_append__records_leader_epochs, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_assign_leader_epoch__starts_the_epoch_at_the_log_end, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__keeps_leader_epochs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__crash_recovers_epochs_missing_from_checkpoint, fx_setup,
 						fx_teardown),
