@@ -381,6 +381,42 @@ static int topics_load(struct topics *t, const char *name, int64_t now_ms, char 
 }
 
 /* meta.properties as Kafka's KRaft mode writes it (version 1, node.id, cluster.id). */
+/* KRaft formats every node's storage with one cluster id (kafka-storage
+ * format -t). Tern has no format step: the nodes of a quorum derive the same
+ * id from what they share, the voter set (controller.quorum.voters, in id
+ * order), so clients see one cluster (librdkafka warns when the brokers of
+ * one bootstrap list report different ids). Two FNV-1a 64 hashes with
+ * different offsets make the 128 bits; the UUID version bits are set as for
+ * a random one. */
+static void topics_cluster_id_of_voters(const struct broker_config *cfg, uint8_t id[16])
+{
+	uint64_t h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+	int32_t last = INT32_MIN;
+	for (int k = 0; k < cfg->voter_count; k++) {
+		/* The next voter by id (lists are short). */
+		const struct config_voter *v = NULL;
+		for (int i = 0; i < cfg->voter_count; i++)
+			if (cfg->voter_list[i].id > last && (v == NULL || cfg->voter_list[i].id < v->id))
+				v = &cfg->voter_list[i];
+		if (v == NULL)
+			break;
+		last = v->id;
+		char entry[320];
+		int n = snprintf(entry, sizeof entry, "%d@%s:%d,", (int)v->id, v->host, (int)v->port);
+		for (int i = 0; i < n && i < (int)sizeof entry; i++)
+			for (int j = 0; j < 2; j++)
+				h[j] = (h[j] ^ (uint8_t)entry[i]) * 0x100000001b3ULL;
+	}
+	for (int i = 0; i < 8; i++) {
+		id[i] = (uint8_t)(h[0] >> (8 * i));
+		id[8 + i] = (uint8_t)(h[1] >> (8 * i));
+	}
+	id[6] = (uint8_t)((id[6] & 0x0f) | 0x40);
+	id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+	if (id[0] == 0 && id[1] == 0)
+		id[0] = 1; /* as topics_uuid_new: never an id that prints like a null one */
+}
+
 static int topics_meta_properties(struct topics *t, char *errbuf, size_t errlen)
 {
 	char path[4096];
@@ -404,7 +440,10 @@ static int topics_meta_properties(struct topics *t, char *errbuf, size_t errlen)
 	}
 	uint8_t id[16];
 	char buf[256];
-	topics_uuid_new(id);
+	if (t->cfg->voter_count > 0)
+		topics_cluster_id_of_voters(t->cfg, id);
+	else
+		topics_uuid_new(id);
 	topics_uuid_str(id, t->cluster_id);
 	snprintf(buf, sizeof buf, "#\nversion=1\nnode.id=%d\ncluster.id=%s\n", (int)t->cfg->node_id, t->cluster_id);
 	int rc = topics_write_file(t->log_dir, "meta.properties", buf);

@@ -292,3 +292,34 @@ def test_clients_produce_and_consume_in_a_group_across_the_cluster(broker_factor
     committed = c.committed([TopicPartition("orders", i) for i in range(3)], 10)
     assert sum(tp.offset for tp in committed) == 300
     c.close()
+
+
+def test_one_cluster_id_for_the_whole_quorum(broker_factory):
+    """Every node reports the same cluster id (derived from the voter set,
+    as KRaft nodes share the id they were formatted with); it survives a
+    restart, and another quorum has another id."""
+    brokers, ports = start_cluster(broker_factory)
+
+    def ids():
+        out = set()
+        for b in brokers:
+            with kwire.Conn(b.bootstrap) as c:
+                out.add(c.metadata([])["cluster_id"])
+        return out
+
+    first = ids()
+    assert len(first) == 1 and None not in first and "" not in first, first
+    from test_quorum import restart_same_ports
+    brokers[1].stop()
+    restart_same_ports(brokers[1], ports[1])
+    wait_for("three unfenced brokers", lambda: all(len(live_brokers(b)) == 3 for b in brokers), 15)
+    assert ids() == first
+    port = free_ports(1)[0]
+    other = broker_factory(name="elsewhere", props={
+        "node.id": "0",
+        "controller.quorum.voters": "0@127.0.0.1:%d" % port,
+        "listeners": "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d" % port,
+        "controller.listener.names": "CONTROLLER",
+    })
+    with kwire.Conn(other.bootstrap) as c:
+        assert c.metadata([])["cluster_id"] not in first
