@@ -42,8 +42,11 @@ int64_t latency_percentile(struct latency *l, double q)
 		qsort(l->us, l->n, sizeof(*l->us), latency_cmp);
 		l->sorted = true;
 	}
-	/* Nearest rank: the smallest sample with at least q% at or below it. */
-	double rank = ceil(q / 100.0 * (double)l->n);
+	/* Nearest rank: the smallest sample with at least q% at or below it.
+	 * q/100 is inexact in binary (99.9% of 1000 comes out 999.0000000000001):
+	 * shave a relative hair before rounding up, or p99.9 becomes the max. */
+	double exact = q / 100.0 * (double)l->n;
+	double rank = ceil(exact - exact * 1e-12);
 	size_t idx = rank < 1 ? 0 : (size_t)rank - 1;
 	if (idx >= l->n)
 		idx = l->n - 1;

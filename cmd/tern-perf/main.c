@@ -6,15 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/tern-perf/pace.h"
 #include "cmd/tern-perf/perf.h"
 
 static void main_usage(FILE *out)
 {
-	fputs("Usage: tern-perf produce|consume (--bootstrap-server H:P | --mock N) [OPTIONS]\n"
+	fputs("Usage: tern-perf produce|consume|e2e (--bootstrap-server H:P | --mock N) [OPTIONS]\n"
 	      "       tern-perf mock --mock N [--topic T] [--partitions P]\n"
 	      "Load a cluster and print one summary line:\n"
 	      "  mode=produce records=N bytes=B secs=S rec_per_s=R MB_per_s=M p50_ms=X p99_ms=Y errors=E\n"
 	      "(MB = 2^20 bytes; latency = delivery report time - produce time).\n"
+	      "\n"
+	      "'e2e' produces --count records at --rate records/s and consumes them in the\n"
+	      "same process (one clock), from the end of the topic; it prints the achieved\n"
+	      "rate and two latencies, produce -> ack and produce -> consumed:\n"
+	      "  mode=e2e records=N ... rate=R sent_per_s=A late_max_ms=L\n"
+	      "  ack_p50_ms= ack_p99_ms= ack_p999_ms= ack_max_ms=\n"
+	      "  e2e_p50_ms= e2e_p99_ms= e2e_p999_ms= e2e_max_ms= missing=M duplicates=D errors=E\n"
 	      "\n"
 	      "  --bootstrap-server H:P  the cluster to load\n"
 	      "  --mock N                run against librdkafka's mock cluster of N brokers,\n"
@@ -23,9 +31,11 @@ static void main_usage(FILE *out)
 	      "  --count N               records (default 100000)\n"
 	      "  --size BYTES            value size (default 1024)\n"
 	      "  --acks 0|1|all          produce acks (default 1)\n"
+	      "  --rate R                produce, e2e: send R records/s (default: as fast as\n"
+	      "                          the client allows)\n"
 	      "  --compression C         none, gzip, snappy, lz4, zstd (default none)\n"
 	      "  --partitions P          create the topic with P partitions if missing\n"
-	      "  --timeout-ms MS         consume: give up after MS without a record (30000)\n"
+	      "  --timeout-ms MS         consume, e2e: give up after MS without a record (30000)\n"
 	      "  --property k=v          librdkafka property, applied last (repeatable)\n"
 	      "\n"
 	      "'mock' starts a mock cluster, prints 'mock cluster listening on H:P' and\n"
@@ -43,6 +53,7 @@ enum {
 	OPT_COMPRESSION,
 	OPT_PARTITIONS,
 	OPT_TIMEOUT,
+	OPT_RATE,
 	OPT_PROPERTY,
 	OPT_HELP,
 };
@@ -57,6 +68,7 @@ static const struct option main_options[] = {
 	{"compression", required_argument, NULL, OPT_COMPRESSION},
 	{"partitions", required_argument, NULL, OPT_PARTITIONS},
 	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+	{"rate", required_argument, NULL, OPT_RATE},
 	{"property", required_argument, NULL, OPT_PROPERTY},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
@@ -89,8 +101,9 @@ int main(int argc, char **argv)
 		return argc < 2 ? 1 : 0;
 	}
 	const char *mode = argv[1];
-	if (strcmp(mode, "produce") != 0 && strcmp(mode, "consume") != 0 && strcmp(mode, "mock") != 0) {
-		perf_error("unknown mode '%s' (produce, consume or mock)", mode);
+	if (strcmp(mode, "produce") != 0 && strcmp(mode, "consume") != 0 && strcmp(mode, "e2e") != 0 &&
+	    strcmp(mode, "mock") != 0) {
+		perf_error("unknown mode '%s' (produce, consume, e2e or mock)", mode);
 		return 1;
 	}
 	struct perf_opts o = {
@@ -123,6 +136,7 @@ int main(int argc, char **argv)
 		case OPT_COMPRESSION: o.compression = optarg; break;
 		case OPT_PARTITIONS: bad = main_num("partitions", optarg, 1, 100000, &o.partitions); break;
 		case OPT_TIMEOUT: bad = main_num("timeout-ms", optarg, 1, INT32_MAX, &o.timeout_ms); break;
+		case OPT_RATE: bad = main_num("rate", optarg, 1, PACE_MAX_RATE, &o.rate); break;
 		case OPT_PROPERTY: {
 			char *eq = strchr(optarg, '=');
 			if (!eq) {
@@ -159,6 +173,7 @@ int main(int argc, char **argv)
 
 	struct perf_mock *m = NULL;
 	if (mock > 0) {
+		o.mock_brokers = (int)mock;
 		m = perf_mock_start((int)mock, &o, &o.bootstrap);
 		if (!m)
 			return 1;
@@ -167,7 +182,7 @@ int main(int argc, char **argv)
 	}
 
 	int rc = 1;
-	struct perf_result r;
+	struct perf_result r = {0};
 	if (strcmp(mode, "mock") == 0) {
 		signal(SIGINT, main_signal);
 		signal(SIGTERM, main_signal);
@@ -180,6 +195,8 @@ int main(int argc, char **argv)
 		rc = perf_produce(&o, &r);
 		if (rc == 0 || r.records > 0)
 			perf_print(&r);
+	} else if (strcmp(mode, "e2e") == 0) {
+		rc = perf_e2e(&o);
 	} else {
 		/* A mock cluster starts empty: fill it first, off the clock, with
 		 * as much as it retains (5 MiB a partition); the consume run

@@ -7,11 +7,14 @@
  * (one line; MB = 2^20 bytes; latency = delivery report time - produce time).
  * Runs against a cluster (--bootstrap-server) or librdkafka's in-process
  * mock cluster (--mock N), the baseline the benchmark compares Tern with.
+ * The e2e mode produces at a fixed rate and consumes in the same process:
+ * see perf_e2e.c for its line.
  */
 #ifndef TERN_PERF_PERF_H
 #define TERN_PERF_PERF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
@@ -25,7 +28,8 @@ struct perf_opts {
 	const char *acks;    /* "0", "1", "all"/"-1" */
 	const char *compression;
 	int64_t partitions;  /* for topic creation; -1: leave as is */
-	int64_t timeout_ms;  /* consume: give up after this long without a record */
+	int64_t timeout_ms;  /* consume, e2e: give up after this long without a record */
+	int64_t rate;        /* produce, e2e: records per second (see pace.h), 0: no limit */
 	/* consume: start over at the log start on reaching the end. The mock
 	 * keeps only the last 5 MiB of each partition, so a consume run
 	 * against it re-reads that window until it has seen count records. */
@@ -65,6 +69,19 @@ void perf_print(const struct perf_result *r);
 /* The runs. Return the process exit status. */
 int perf_produce(const struct perf_opts *o, struct perf_result *r);
 int perf_consume(const struct perf_opts *o, struct perf_result *r);
+/* Prints its own summary line (two latency distributions). */
+int perf_e2e(const struct perf_opts *o);
+
+/* The producer of the produce and e2e runs: o's acks, compression and
+ * properties, delivery reports to dr_cb with opaque. NULL after printing why. */
+rd_kafka_t *perf_produce_client(const struct perf_opts *o,
+				void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *), void *opaque);
+/* The record value of the runs: pseudo-random letters from a fixed seed,
+ * which compress like typical data would not; runs are comparable. */
+void perf_produce_fill(uint8_t *p, size_t n);
+/* The simple consumer (no group) of the consume and e2e runs, with o's
+ * properties. NULL after printing why. */
+rd_kafka_t *perf_consume_client(const struct perf_opts *o);
 
 /* The in-process mock cluster: started once per process, stopped at exit. */
 struct perf_mock;

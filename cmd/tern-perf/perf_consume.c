@@ -9,17 +9,11 @@
 
 #include "cmd/tern-perf/perf.h"
 
-int perf_consume(const struct perf_opts *o, struct perf_result *r)
+rd_kafka_t *perf_consume_client(const struct perf_opts *o)
 {
-	int rc = 1;
-	rd_kafka_t *rk = NULL;
-	rd_kafka_topic_t *rkt = NULL;
-	rd_kafka_queue_t *q = NULL;
-	int64_t *lo = NULL, *hi = NULL;
-	int parts = -1, started = 0;
 	rd_kafka_conf_t *conf = perf_conf(o);
 	if (!conf)
-		return 1;
+		return NULL;
 	/* No group, so nothing to commit; then apply the properties again so
 	 * that --property wins. */
 	if (perf_set(conf, "auto.commit.enable", "false") != 0 ||
@@ -28,16 +22,27 @@ int perf_consume(const struct perf_opts *o, struct perf_result *r)
 	     * one (after the seek) for the broker's max wait. */
 	    (o->rewind_at_eof && perf_set(conf, "fetch.wait.max.ms", "1") != 0)) {
 		rd_kafka_conf_destroy(conf);
-		return 1;
+		return NULL;
 	}
 	for (int i = 0; i < o->prop_cnt; i++)
 		perf_set(conf, o->prop_keys[i], o->prop_vals[i]);
 	char err[512];
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-	if (!rk) {
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	if (!rk)
 		perf_error("cannot create consumer: %s", err);
+	return rk;
+}
+
+int perf_consume(const struct perf_opts *o, struct perf_result *r)
+{
+	int rc = 1;
+	rd_kafka_topic_t *rkt = NULL;
+	rd_kafka_queue_t *q = NULL;
+	int64_t *lo = NULL, *hi = NULL;
+	int parts = -1, started = 0;
+	rd_kafka_t *rk = perf_consume_client(o);
+	if (!rk)
 		return 1;
-	}
 	parts = perf_wait_topic(rk, o, 15000);
 	if (parts < 0)
 		goto out;

@@ -33,11 +33,26 @@ static void latency_percentile__single_sample(void **state)
 	latency_free(&l);
 }
 
+static void latency_percentile__fractional_and_max(void **state)
+{
+	struct latency l;
+	assert_int_equal(latency_init(&l, 1000), 0);
+	for (int64_t i = 1000; i >= 1; i--)
+		latency_add(&l, i);
+	/* p99.9 of 1..1000: rank ceil(999.0) = 999; p100 is the maximum. */
+	assert_int_equal(latency_percentile(&l, 99.9), 999);
+	assert_int_equal(latency_percentile(&l, 99), 990);
+	assert_int_equal(latency_percentile(&l, 50), 500);
+	assert_int_equal(latency_percentile(&l, 100), 1000);
+	latency_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(latency_percentile__nearest_rank),
 		cmocka_unit_test(latency_percentile__single_sample),
+		cmocka_unit_test(latency_percentile__fractional_and_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
