@@ -151,8 +151,11 @@ static void publisher_partition(struct publisher *p, const struct metadata_image
 		if (part->replicas == NULL)
 			part->replicas = calloc(1, sizeof *part->replicas);
 		if (part->replicas != NULL) {
+			/* An ISR request sent against this partition epoch is not
+			 * answered in the image yet: who it adds keeps counting. */
 			replica_set_reset(part->replicas, self, ip->replicas.ids, ip->replicas.n, ip->isr.ids, ip->isr.n,
-					  part->high_watermark, broker_mono_ms());
+					  part->high_watermark, broker_mono_ms(),
+					  ip->partition_epoch <= part->alter_partition_epoch);
 			if (broker_partition_set_hw(b, part, replica_set_update(part->replicas, log_end_offset(part->log))))
 				api_fetch_wake(b, part);
 		}

@@ -57,6 +57,12 @@ static void replica_alter_finish(struct replica_alter *a, int16_t err)
 	struct partition *p = t != NULL && a->partition < t->partition_count ? t->partitions[a->partition] : NULL;
 	if (p != NULL)
 		p->alter_inflight = false;
+	/* Refused by the controller: the followers asked in are not joining.
+	 * A lost answer (network) may still have committed: they keep
+	 * counting until the image tells (replica_isr_check gives up later). */
+	if (p != NULL && p->replicas != NULL && err != KERR_NONE && err != KERR_NETWORK_EXCEPTION &&
+	    err != KERR_REQUEST_TIMED_OUT)
+		replica_set_expansion_over(p->replicas);
 	if (err != KERR_NONE)
 		tlog(TLOG_INFO, REPLICA_LOG, "%s-%d: AlterPartition refused: error %d", t ? t->name : "?", (int)a->partition,
 		     (int)err);
@@ -97,6 +103,7 @@ static void replica_alter_send(struct replica_manager *rm, struct partition *p, 
 	memcpy(a->topic_id, p->topic->id, 16);
 	a->partition = p->index;
 	memcpy(a->isr, isr, n * sizeof *isr);
+	replica_set_expanding(p->replicas, isr, n);
 	a->change = (struct controller_isr_change){
 		.partition_id = p->index,
 		.leader_epoch = p->leader_epoch,
@@ -160,9 +167,13 @@ static void replica_isr_check(struct replica_manager *rm, struct partition *p, i
 {
 	if (p == NULL || !p->is_leader || p->replicas == NULL || p->alter_inflight)
 		return;
-	/* Answered but not in the image yet: give it a moment. */
+	/* Answered but not in the image yet: give it a moment; after
+	 * replica.lag.time.max.ms the answer is taken as lost. */
 	if (p->alter_partition_epoch == p->partition_epoch && now - p->alter_sent_ms < 1000)
 		return;
+	if (p->alter_partition_epoch == p->partition_epoch &&
+	    now - p->alter_sent_ms >= rm->b->cfg->replica_lag_time_max_ms)
+		replica_set_expansion_over(p->replicas);
 	int32_t isr[REPLICA_SET_MAX + 1];
 	size_t n;
 	if (replica_set_wanted_isr(p->replicas, now, rm->b->cfg->replica_lag_time_max_ms, isr, &n))

@@ -19,7 +19,7 @@ static bool replica_set_listed(const int32_t *ids, size_t n, int32_t id)
 }
 
 void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
-		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms)
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms, bool keep_joining)
 {
 	struct replica_set old = *rs;
 	memset(rs, 0, sizeof *rs);
@@ -39,7 +39,21 @@ void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *repl
 		if (in && (was == NULL || !was->in_isr))
 			p->last_caught_up_ms = now_ms;
 		p->in_isr = in;
+		p->joining = keep_joining && !in && was != NULL && was->joining;
 	}
+}
+
+void replica_set_expanding(struct replica_set *rs, const int32_t *isr, size_t n)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!rs->r[i].in_isr && replica_set_listed(isr, n, rs->r[i].id))
+			rs->r[i].joining = true;
+}
+
+void replica_set_expansion_over(struct replica_set *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		rs->r[i].joining = false;
 }
 
 bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offset, int64_t leader_log_end_offset,
@@ -81,7 +95,7 @@ int64_t replica_set_update(struct replica_set *rs, int64_t leader_log_end_offset
 	int64_t low = leader_log_end_offset;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct replica_progress *p = &rs->r[i];
-		if (!p->in_isr)
+		if (!p->in_isr && !p->joining)
 			continue;
 		if (!p->fetched)
 			return rs->high_watermark; /* unknown: holds it */

@@ -28,6 +28,12 @@ struct replica_progress {
 	int64_t log_end_offset; /* the follower's, from its last fetch offset */
 	int64_t last_fetch_ms;
 	int64_t last_caught_up_ms; /* its last fetch that reached the leader's log end */
+	/* Asked into the ISR, the answer not in the image yet: it already counts
+	 * for the high watermark (Kafka's "maximal ISR", KIP-497). Otherwise the
+	 * high watermark could pass its log end meanwhile, and once the ISR takes
+	 * it in, the controller could elect it while it lacks acknowledged
+	 * records. */
+	bool joining;
 };
 
 struct replica_set {
@@ -40,9 +46,17 @@ struct replica_set {
 /* Starts (or restarts, keeping what is known of continuing followers) the
  * leader's view for `replicas` / `isr` (ids; self skipped). The high
  * watermark keeps its value (a new leader starts from the one it knew as a
- * follower). Ids past REPLICA_SET_MAX are ignored. */
+ * follower). Ids past REPLICA_SET_MAX are ignored. `keep_joining`: the
+ * image does not reflect the last ISR request yet, so followers asked in
+ * keep counting (see joining); otherwise the ISR is the image's alone. */
 void replica_set_reset(struct replica_set *rs, int32_t self, const int32_t *replicas, size_t n_replicas,
-		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms);
+		       const int32_t *isr, size_t n_isr, int64_t high_watermark, int64_t now_ms, bool keep_joining);
+
+/* The leader asks for ISR `isr`: its new members count for the high
+ * watermark from now on (joining). */
+void replica_set_expanding(struct replica_set *rs, const int32_t *isr, size_t n);
+/* The request was refused or its outcome is lost: nobody is joining. */
+void replica_set_expansion_over(struct replica_set *rs);
 
 /* A follower fetched at `fetch_offset`: its log ends there; it is caught up
  * when that reaches the leader's log end. Returns false for an id that is
@@ -57,8 +71,8 @@ bool replica_set_fetched(struct replica_set *rs, int32_t id, int64_t fetch_offse
  * differs from the current one. */
 bool replica_set_wanted_isr(const struct replica_set *rs, int64_t now_ms, int64_t lag_ms, int32_t *isr, size_t *n);
 
-/* Recomputes the high watermark with the leader's log end offset; returns
- * it (never lower than before). */
+/* Recomputes the high watermark with the leader's log end offset, over the
+ * ISR and the followers joining it; returns it (never lower than before). */
 int64_t replica_set_update(struct replica_set *rs, int64_t leader_log_end_offset);
 
 /* Number of in-sync replicas, the leader included. */
