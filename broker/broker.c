@@ -137,6 +137,22 @@ int broker_delete_topic(struct broker *b, struct topic *topic)
 	return rc;
 }
 
+/* producer.id.expiration.check.interval.ms: partitions forget producers
+ * idle for producer.id.expiration.ms (Kafka's removeExpiredProducers). */
+static void broker_producer_expiry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct broker *b = arg;
+	int64_t now = broker_now_ms();
+	for (int i = 0; i < b->topics.count; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t p = 0; p < t->partition_count; p++)
+			if (t->partitions[p] != NULL)
+				(void)log_expire_producers(t->partitions[p]->log, now, b->cfg->producer_id_expiration_ms);
+	}
+}
+
 /* log.retention.check.interval.ms: retention and time-based roll. */
 static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -250,6 +266,11 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 	b->retention_timer = event_new(base, -1, EV_PERSIST, broker_retention_cb, b);
 	if (!b->retention_timer || event_add(b->retention_timer, &tv) != 0)
 		goto err;
+	int64_t every = cfg->producer_id_expiration_check_interval_ms;
+	struct timeval etv = {.tv_sec = every / 1000, .tv_usec = (every % 1000) * 1000};
+	b->producer_expiry_timer = event_new(base, -1, EV_PERSIST, broker_producer_expiry_cb, b);
+	if (!b->producer_expiry_timer || event_add(b->producer_expiry_timer, &etv) != 0)
+		goto err;
 	tlog(TLOG_INFO, "broker", "node %d: %d topic(s) open in %s, cluster id %s", (int)cfg->node_id,
 	     b->topics.count, b->topics.log_dir, b->topics.cluster_id);
 	return b;
@@ -274,6 +295,8 @@ void broker_free(struct broker *b)
 		return;
 	if (b->retention_timer)
 		event_free(b->retention_timer);
+	if (b->producer_expiry_timer)
+		event_free(b->producer_expiry_timer);
 	metadata_stop(b); /* first: a leader hands leadership over while the rest still runs */
 	api_fetch_shutdown(b);
 	if (b->net)

@@ -22,6 +22,7 @@ struct controller_channel;
 struct lifecycle;
 struct publisher;
 struct replica_manager;
+struct producer_ids;
 
 struct broker {
 	struct event_base *base;          /* borrowed */
@@ -29,6 +30,7 @@ struct broker {
 	struct topics topics;
 	struct net_server *net;
 	struct event *retention_timer;
+	struct event *producer_expiry_timer; /* producer.id.expiration.check.interval.ms */
 	struct fetch_parked *parked;      /* long-poll fetches waiting for data (api/fetch.c) */
 	struct group_coordinator *groups;
 	struct claimcheck_stage *cc;      /* the claim-check stage (worker pool + object store) */
@@ -39,6 +41,9 @@ struct broker {
 	struct lifecycle *lifecycle;        /* registration and heartbeats */
 	struct publisher *publisher;        /* image -> local logs and roles */
 	struct replica_manager *replica_manager; /* follower fetchers */
+	/* InitProducerId's ids, from the controller or (without a quorum) a
+	 * local file; created by metadata_start, freed by metadata_stop. */
+	struct producer_ids *producer_ids;
 	char advertised_host[256];
 	int advertised_port;
 };

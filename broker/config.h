@@ -139,6 +139,8 @@ struct broker_config {
 	int32_t replica_socket_timeout_ms;
 	int64_t replica_high_watermark_checkpoint_interval_ms;
 	int64_t leader_imbalance_check_interval_seconds;
+	int64_t producer_id_expiration_ms;
+	int64_t producer_id_expiration_check_interval_ms;
 	int32_t leader_imbalance_per_broker_percentage;
 
 	/* --- KRaft --- */

@@ -34,6 +34,16 @@ struct lifecycle {
 	bool inflight;   /* one request at a time */
 	struct event *timer;
 	int16_t last_error; /* to log changes only */
+	/* Controlled shutdown: heartbeats carry want_shut_down until the
+	 * controller answers should_shut_down or the bound passes. */
+	bool shutting_down;
+	bool stopped; /* the shutdown completed: no more requests */
+	int64_t shutdown_started_ms;
+	int64_t leaderless_since_ms; /* while shutting down: 0, or since when
+	                              * the quorum has known no leader */
+	struct event *shutdown_timer; /* the bound */
+	lifecycle_shutdown_cb shutdown_cb;
+	void *shutdown_arg;
 	/* In-process replies, kept until their proposal commits. */
 	struct controller_registration_reply reg_reply;
 	struct controller_heartbeat_reply hb_reply;
@@ -57,11 +67,32 @@ static void lifecycle_log_error(struct lifecycle *l, const char *what, int16_t e
 		tlog(TLOG_WARN, LIFECYCLE_LOG, "%s: error %d", what, (int)err);
 }
 
+/* Ends the controlled shutdown once: no more registrations or heartbeats
+ * (KRaft's beginShutdown), then the owner's callback. */
+static void lifecycle_shutdown_finish(struct lifecycle *l, bool granted, const char *why)
+{
+	if (!l->shutting_down || l->stopped)
+		return;
+	l->stopped = true;
+	event_del(l->timer);
+	event_del(l->shutdown_timer);
+	int64_t took = broker_mono_ms() - l->shutdown_started_ms;
+	if (granted)
+		tlog(TLOG_INFO, LIFECYCLE_LOG, "node %d: controlled shutdown done after %" PRId64 " ms: %s",
+		     (int)l->b->cfg->node_id, took, why);
+	else
+		tlog(TLOG_WARN, LIFECYCLE_LOG, "node %d: controlled shutdown not granted after %" PRId64 " ms (%s): "
+		     "stopping anyway", (int)l->b->cfg->node_id, took, why);
+	l->shutdown_cb(l->shutdown_arg, granted);
+}
+
 /* ---- outcomes (both paths) ---- */
 
 static void lifecycle_registered(struct lifecycle *l, int16_t err, int64_t epoch)
 {
 	l->inflight = false;
+	if (l->stopped)
+		return;
 	lifecycle_log_error(l, "registration", err);
 	if (err != KERR_NONE) {
 		lifecycle_schedule(l, LIFECYCLE_RETRY_MS);
@@ -73,10 +104,23 @@ static void lifecycle_registered(struct lifecycle *l, int16_t err, int64_t epoch
 	lifecycle_schedule(l, 0); /* the first heartbeat asks to be unfenced */
 }
 
-static void lifecycle_heartbeat_done(struct lifecycle *l, int16_t err, bool fenced, bool caught_up)
+static void lifecycle_heartbeat_done(struct lifecycle *l, int16_t err, bool fenced, bool caught_up,
+				     bool should_shut_down)
 {
 	l->inflight = false;
+	if (l->stopped)
+		return;
 	lifecycle_log_error(l, "heartbeat", err);
+	if (l->shutting_down && err == KERR_NONE && should_shut_down) {
+		l->fenced = fenced;
+		lifecycle_shutdown_finish(l, true, "granted by the controller");
+		return;
+	}
+	if (l->shutting_down && (err == KERR_STALE_BROKER_EPOCH || err == KERR_BROKER_ID_NOT_REGISTERED)) {
+		/* This incarnation is not registered: it leads nothing. */
+		lifecycle_shutdown_finish(l, true, "the controller does not know this incarnation");
+		return;
+	}
 	if (err == KERR_STALE_BROKER_EPOCH || err == KERR_BROKER_ID_NOT_REGISTERED) {
 		tlog(TLOG_INFO, LIFECYCLE_LOG, "controller does not know epoch %" PRId64 ": registering again", l->epoch);
 		l->epoch = -1;
@@ -94,8 +138,10 @@ static void lifecycle_heartbeat_done(struct lifecycle *l, int16_t err, bool fenc
 		l->caught_up = true;
 		metadata_notify_image(l->b->metadata); /* the publisher may start */
 	}
-	/* A fenced broker asks again soon: it is waiting to catch up. */
-	lifecycle_schedule(l, fenced ? LIFECYCLE_RETRY_MS : l->b->cfg->broker_heartbeat_interval_ms);
+	/* A fenced broker asks again soon: it is waiting to catch up, or for
+	 * the controller to let it shut down (KRaft's lifecycle manager also
+	 * polls faster then). */
+	lifecycle_schedule(l, fenced || l->shutting_down ? LIFECYCLE_RETRY_MS : l->b->cfg->broker_heartbeat_interval_ms);
 }
 
 /* ---- in-process (this node is the controller) ---- */
@@ -110,7 +156,8 @@ static void lifecycle_local_hb_cb(void *arg, int16_t err)
 {
 	struct lifecycle *l = arg;
 	lifecycle_heartbeat_done(l, err != KERR_NONE ? err : l->hb_reply.error_code, l->hb_reply.is_fenced,
-				 err == KERR_NONE && l->hb_reply.is_caught_up);
+				 err == KERR_NONE && l->hb_reply.is_caught_up,
+				 err == KERR_NONE && l->hb_reply.should_shut_down);
 }
 
 static int64_t lifecycle_applied(struct lifecycle *l)
@@ -189,6 +236,7 @@ static void lifecycle_local(struct lifecycle *l, struct controller *ctl)
 		.broker_id = l->b->cfg->node_id,
 		.broker_epoch = l->epoch,
 		.current_metadata_offset = lifecycle_applied(l),
+		.want_shut_down = l->shutting_down,
 	};
 	if (controller_heartbeat(ctl, &hb, now, &l->hb_reply, &p) != 0 ||
 	    controller_host_commit(l->b->controller, p, lifecycle_local_hb_cb, l) != 0) {
@@ -207,7 +255,7 @@ static void lifecycle_remote_cb(void *arg, int status, const uint8_t *resp, size
 		if (registering)
 			lifecycle_registered(l, KERR_NETWORK_EXCEPTION, -1);
 		else
-			lifecycle_heartbeat_done(l, KERR_NETWORK_EXCEPTION, l->fenced, false);
+			lifecycle_heartbeat_done(l, KERR_NETWORK_EXCEPTION, l->fenced, false, false);
 		return;
 	}
 	struct kreader r;
@@ -225,7 +273,7 @@ static void lifecycle_remote_cb(void *arg, int status, const uint8_t *resp, size
 		struct broker_heartbeat_response out;
 		if (broker_heartbeat_response_decode(&r, LIFECYCLE_HEARTBEAT_VERSION, &out) != 0)
 			goto bad;
-		lifecycle_heartbeat_done(l, out.error_code, out.is_fenced, out.is_caught_up);
+		lifecycle_heartbeat_done(l, out.error_code, out.is_fenced, out.is_caught_up, out.should_shut_down);
 		broker_heartbeat_response_free(&out);
 	}
 	return;
@@ -235,7 +283,7 @@ bad:
 	if (registering)
 		lifecycle_registered(l, KERR_CORRUPT_MESSAGE, -1);
 	else
-		lifecycle_heartbeat_done(l, KERR_CORRUPT_MESSAGE, l->fenced, false);
+		lifecycle_heartbeat_done(l, KERR_CORRUPT_MESSAGE, l->fenced, false, false);
 }
 
 static void lifecycle_remote(struct lifecycle *l)
@@ -278,6 +326,7 @@ static void lifecycle_remote(struct lifecycle *l)
 			.broker_id = l->b->cfg->node_id,
 			.broker_epoch = l->epoch,
 			.current_metadata_offset = lifecycle_applied(l),
+			.want_shut_down = l->shutting_down,
 		};
 		broker_heartbeat_request_encode(&w, LIFECYCLE_HEARTBEAT_VERSION, &req);
 	}
@@ -289,13 +338,43 @@ static void lifecycle_remote(struct lifecycle *l)
 	kw_free(&w);
 }
 
+/* True once the quorum has known no leader for two election timeouts: an
+ * election that can succeed is over by then (raft randomises the timeout
+ * between 1x and 2x), so the voters left are too few and no controller
+ * will answer within the bound either - most often the other nodes are
+ * stopping too. */
+static bool lifecycle_quorum_lost(struct lifecycle *l)
+{
+	struct quorum_status st;
+	metadata_quorum_status(l->b->metadata, &st);
+	int64_t now = broker_mono_ms();
+	if (st.leader_id >= 0) {
+		l->leaderless_since_ms = 0;
+		return false;
+	}
+	if (l->leaderless_since_ms == 0) {
+		l->leaderless_since_ms = now;
+		return false;
+	}
+	return now - l->leaderless_since_ms >= 2 * (int64_t)l->b->cfg->controller_quorum_election_timeout_ms;
+}
+
 static void lifecycle_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct lifecycle *l = arg;
-	if (l->inflight)
+	if (l->inflight || l->stopped)
 		return; /* its completion schedules the next */
+	if (l->shutting_down && l->epoch < 0) {
+		/* Not registered (any more): nothing of this broker's to move. */
+		lifecycle_shutdown_finish(l, true, "not registered");
+		return;
+	}
+	if (l->shutting_down && lifecycle_quorum_lost(l)) {
+		lifecycle_shutdown_finish(l, false, "the metadata quorum has no leader");
+		return;
+	}
 	int32_t leader;
 	switch (controller_channel_target(l->b->channel, &leader)) {
 	case CONTROLLER_CHANNEL_LOCAL: {
@@ -316,6 +395,13 @@ static void lifecycle_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void lifecycle_shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	lifecycle_shutdown_finish(arg, false, "timed out");
+}
+
 struct lifecycle *lifecycle_new(struct broker *b)
 {
 	struct lifecycle *l = calloc(1, sizeof *l);
@@ -328,7 +414,12 @@ struct lifecycle *lifecycle_new(struct broker *b)
 		for (int i = 0; i < 16; i++)
 			l->incarnation_id[i] = (uint8_t)rand();
 	l->timer = event_new(b->base, -1, 0, lifecycle_timer_cb, l);
-	if (l->timer == NULL) {
+	l->shutdown_timer = event_new(b->base, -1, 0, lifecycle_shutdown_timeout_cb, l);
+	if (l->timer == NULL || l->shutdown_timer == NULL) {
+		if (l->timer != NULL)
+			event_free(l->timer);
+		if (l->shutdown_timer != NULL)
+			event_free(l->shutdown_timer);
 		free(l);
 		return NULL;
 	}
@@ -341,13 +432,72 @@ void lifecycle_free(struct lifecycle *l)
 	if (l == NULL)
 		return;
 	event_free(l->timer);
+	event_free(l->shutdown_timer);
 	free(l);
 }
 
 void lifecycle_poke(struct lifecycle *l)
 {
-	if (l != NULL && !l->inflight)
+	if (l != NULL && !l->inflight && !l->stopped)
 		lifecycle_schedule(l, 0);
+}
+
+struct lifecycle_others {
+	int32_t self;
+	bool any;
+};
+
+static int lifecycle_other_live_cb(const struct image_broker *br, void *arg)
+{
+	struct lifecycle_others *o = arg;
+	if (br->id != o->self && !br->fenced)
+		o->any = true;
+	return o->any;
+}
+
+/* True when the latest image has another unfenced broker: one that could
+ * take over a leadership. */
+static bool lifecycle_someone_to_move_to(struct lifecycle *l)
+{
+	struct lifecycle_others o = {.self = l->b->cfg->node_id};
+	struct metadata_image *img = metadata_image(l->b->metadata);
+	image_foreach_broker(img, lifecycle_other_live_cb, &o);
+	image_unref(img);
+	return o.any;
+}
+
+int lifecycle_controlled_shutdown(struct lifecycle *l, lifecycle_shutdown_cb cb, void *arg)
+{
+	if (l == NULL || l->shutting_down)
+		return -1;
+	if (l->epoch < 0) {
+		tlog(TLOG_INFO, LIFECYCLE_LOG, "node %d is not registered: no controlled shutdown needed",
+		     (int)l->b->cfg->node_id);
+		return -1;
+	}
+	/* The last broker standing has nobody to hand anything to; most often
+	 * the quorum has gone with the others, and waiting for a controller
+	 * that cannot commit would only delay the stop by the whole bound. */
+	if (!lifecycle_someone_to_move_to(l)) {
+		tlog(TLOG_INFO, LIFECYCLE_LOG, "node %d: no other live broker: no controlled shutdown needed",
+		     (int)l->b->cfg->node_id);
+		return -1;
+	}
+	/* Kafka 3.x's BrokerServer waits 2 x broker.session.timeout.ms for the
+	 * controller's answer: long enough for a controller failover. */
+	int64_t bound = 2 * (int64_t)l->b->cfg->broker_session_timeout_ms;
+	l->shutting_down = true;
+	l->shutdown_cb = cb;
+	l->shutdown_arg = arg;
+	l->shutdown_started_ms = broker_mono_ms();
+	struct timeval tv = {(time_t)(bound / 1000), (suseconds_t)(bound % 1000) * 1000};
+	event_add(l->shutdown_timer, &tv);
+	tlog(TLOG_INFO, LIFECYCLE_LOG,
+	     "node %d: controlled shutdown: asking the controller to move this broker's leaderships (waiting at "
+	     "most %" PRId64 " ms)",
+	     (int)l->b->cfg->node_id, bound);
+	lifecycle_poke(l);
+	return 0;
 }
 
 int64_t lifecycle_broker_epoch(const struct lifecycle *l)

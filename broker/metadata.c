@@ -14,6 +14,7 @@
 #include "broker/controller_host.h"
 #include "broker/lifecycle.h"
 #include "broker/logger.h"
+#include "broker/producer_ids.h"
 #include "broker/publisher.h"
 #include "broker/replica_manager.h"
 #include "raft/record_batch.h"
@@ -190,9 +191,14 @@ static void metadata_free(struct metadata *m)
 {
 	struct broker *b = m->broker;
 	if (m->quorum != NULL)
-		quorum_free(m->quorum); /* stops it first: every completion is posted */
+		quorum_stop(m->quorum); /* every completion is posted */
+	/* Runs what the stop posted. A failed proposal makes the controller
+	 * host try again (a new barrier): the stopped quorum refuses it, so
+	 * the quorum is freed only after this. */
 	if (m->sink_ready)
-		quorum_sink_close(&m->sink); /* runs what the stop posted */
+		quorum_sink_close(&m->sink);
+	if (m->quorum != NULL)
+		quorum_free(m->quorum);
 	/* The channel fails its requests (lifecycle callbacks), the host its
 	 * waiting completions (lifecycle and API callbacks): both before the
 	 * lifecycle goes. */
@@ -221,6 +227,13 @@ static void metadata_free(struct metadata *m)
 int metadata_start(struct broker *b)
 {
 	const struct broker_config *cfg = b->cfg;
+	/* Producer ids come from the controller, or without voters from a
+	 * file in the log dir: the manager serves both. */
+	b->producer_ids = producer_ids_new(b);
+	if (b->producer_ids == NULL) {
+		tlog(TLOG_ERROR, METADATA_LOG, "out of memory starting the producer id manager");
+		return -1;
+	}
 	if (cfg->voter_count == 0)
 		return 0;
 
@@ -354,11 +367,24 @@ err:
 
 void metadata_stop(struct broker *b)
 {
-	if (b->metadata == NULL)
-		return;
-	metadata_free(b->metadata);
-	b->metadata = NULL;
-	tlog(TLOG_INFO, METADATA_LOG, "metadata quorum stopped");
+	/* Waiting InitProducerIds are answered now; the quorum's and the
+	 * channel's completions may still call the manager until it is freed
+	 * after them. */
+	producer_ids_stop(b->producer_ids);
+	if (b->metadata != NULL) {
+		metadata_free(b->metadata);
+		b->metadata = NULL;
+		tlog(TLOG_INFO, METADATA_LOG, "metadata quorum stopped");
+	}
+	producer_ids_free(b->producer_ids);
+	b->producer_ids = NULL;
+}
+
+int metadata_controlled_shutdown(struct broker *b, void (*cb)(void *arg, bool granted), void *arg)
+{
+	if (b->metadata == NULL || b->lifecycle == NULL)
+		return -1;
+	return lifecycle_controlled_shutdown(b->lifecycle, cb, arg);
 }
 
 void metadata_quorum_status(struct metadata *m, struct quorum_status *out)

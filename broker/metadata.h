@@ -41,6 +41,15 @@ int metadata_start(struct broker *b);
  * Safe when nothing was started. */
 void metadata_stop(struct broker *b);
 
+/* SIGTERM's controlled shutdown (KIP-631; broker/lifecycle.h): asks the
+ * active controller to move this broker's leaderships and waits, bounded,
+ * for its go-ahead; `cb` runs once on the loop when the broker may stop
+ * (granted false: the bound passed first). Returns -1 when there is nothing
+ * to wait for (no quorum, not registered, no other live broker): stop at
+ * once, `cb` is not called.
+ * If this node leads the quorum, metadata_stop() hands that over later. */
+int metadata_controlled_shutdown(struct broker *b, void (*cb)(void *arg, bool granted), void *arg);
+
 /* Copies the quorum's last published state. `m` must be running. */
 void metadata_quorum_status(struct metadata *m, struct quorum_status *out);
 

@@ -4,8 +4,11 @@
 #
 #   ./deploy/cluster.sh up          build if needed, start every broker, wait until
 #                                   they listen and the quorum has a leader
-#   ./deploy/cluster.sh down        SIGTERM every broker, wait for a clean shutdown
+#   ./deploy/cluster.sh down        stop every broker (as `stop N`, the Raft leader last)
 #   ./deploy/cluster.sh status      per node: pid, ports, Raft role; then the leader
+#   ./deploy/cluster.sh stop N      SIGTERM node N and wait until it exited: a controlled
+#                                   shutdown (its partition leaderships move to other
+#                                   replicas first, a Raft leader hands over)
 #   ./deploy/cluster.sh kill N      kill -9 node N (crash testing)
 #   ./deploy/cluster.sh start N     start node N again, same ports and data
 #   ./deploy/cluster.sh logs [-f] [N]  the last lines of node N's log (all: no N;
@@ -34,7 +37,8 @@ TEMPLATE="$ROOT/deploy/server.properties"
 LAYOUT="$STATE/cluster.layout"
 START_TIMEOUT=30  # seconds for a broker to print "listening on"
 LEADER_TIMEOUT=20 # seconds for the quorum to agree on a leader after `up`
-STOP_TIMEOUT=30   # seconds a SIGTERM may take
+STOP_TIMEOUT=30   # seconds a SIGTERM may take (a broker bounds its controlled
+                  # shutdown by 2 x broker.session.timeout.ms itself)
 CLI_TIMEOUT=5     # seconds for one `tern metadata-quorum` call
 
 say() { echo "cluster: $*"; }
@@ -313,40 +317,76 @@ cmd_start() {
   wait_listening "$id"
 }
 
-# SIGTERM to every node at once, then wait for each.
+# SIGTERM to node $1, then wait until it exited; kill -9 after STOP_TIMEOUT.
+# The broker asks the active controller to move its leaderships, waits
+# (bounded) until the new leaders serve, closes its logs cleanly and, as Raft
+# leader, hands leadership over. Prints one line; 1 when it had to be killed.
+stop_one() {
+  local id=$1 pid log offset t0 ms outcome
+  pid=$(pid_of "$id")
+  log=$(log_file "$id")
+  offset=$(stat -c %s "$log" 2>/dev/null || echo 0)
+  t0=$(date +%s%N)
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.02; done
+  if running "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    while running "$pid"; do sleep 0.02; done
+    rm -f "$(pid_file "$id")"
+    echo "=== $(date -u +%FT%TZ) node $id ignored SIGTERM for ${STOP_TIMEOUT}s: killed (kill -9)" >>"$log"
+    say "node $id (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s; killed it"
+    return 1
+  fi
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  rm -f "$(pid_file "$id")"
+  # How the controlled shutdown went, in the broker's own words.
+  outcome=$(tail -c +$((offset + 1)) "$log" 2>/dev/null |
+    grep -o 'controlled shutdown [a-z].*\|no controlled shutdown needed' | tail -n 1 || true)
+  echo "=== $(date -u +%FT%TZ) node $id stopped (SIGTERM)" >>"$log"
+  say "node $id stopped in $ms ms${outcome:+ ($outcome)}"
+}
+
+cmd_stop() {
+  local id=${1:-}
+  valid_id "$id" || die "usage: cluster.sh stop N (N in 0..$((COUNT - 1)))"
+  alive "$id" || die "node $id is not running"
+  stop_one "$id" || exit 1
+  say "\`$0 start $id\` starts it again"
+}
+
+# One node after the other, the Raft leader last: each one's leaderships
+# move to nodes still running (all at once, the last ones would wait for a
+# quorum already gone), and Raft leadership is handed over once at most.
+# The last node has nobody to hand anything to and stops at once.
 cmd_down() {
   [ -d "$STATE" ] || {
     say "nothing running"
     return 0
   }
-  local f id pid stopping=()
+  local f id order=()
   for f in "$STATE"/broker-*.pid; do
     [ -e "$f" ] || continue
     id=$(basename "$f" .pid)
     id=${id#broker-}
     if alive "$id"; then
-      kill -TERM "$(pid_of "$id")" 2>/dev/null || true
-      stopping+=("$id")
+      order+=("$id")
     else
       rm -f "$f"
     fi
   done
-  [ ${#stopping[@]} -gt 0 ] || {
+  [ ${#order[@]} -gt 0 ] || {
     say "nothing running"
     return 0
   }
-  local deadline=$((SECONDS + STOP_TIMEOUT))
-  for id in "${stopping[@]}"; do
-    pid=$(pid_of "$id")
-    while running "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    if running "$pid"; then
-      say "node $id (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    else
-      say "node $id stopped"
-    fi
-    rm -f "$(pid_file "$id")"
-  done
+  if [ ${#order[@]} -gt 1 ]; then
+    read_views
+    local rest=()
+    for id in "${order[@]}"; do [ "$id" = "$LEADER" ] || rest+=("$id"); done
+    [ ${#rest[@]} -eq ${#order[@]} ] || rest+=("$LEADER")
+    order=("${rest[@]}")
+  fi
+  for id in "${order[@]}"; do stop_one "$id" || true; done
 }
 
 # One line per node, then the leader. Exit 0 when every node runs and all
@@ -451,6 +491,10 @@ case "${1:-}" in
   logs)
     shift
     cmd_logs "$@"
+    ;;
+  stop)
+    shift
+    cmd_stop "$@"
     ;;
   kill)
     shift

@@ -42,6 +42,15 @@ struct controller_session {
 	int64_t deadline_ms;   /* fenced when now passes it */
 	bool index_known;      /* registration_index is valid */
 	uint64_t registration_index;
+	/* The metadata offset its last heartbeat reported (-1: none yet). */
+	int64_t metadata_offset;
+	/* Controlled shutdown (KIP-631): the broker asked to shut down and this
+	 * controller fenced it, moving its leaderships; shutdown_index is the
+	 * index that proposal committed at (KRaft's controlledShutdownOffset). */
+	bool shutting_down;
+	bool shutdown_committed;
+	bool shutdown_granted; /* said so once (logs) */
+	uint64_t shutdown_index;
 };
 
 struct controller {
@@ -263,6 +272,7 @@ static struct controller_session *controller_session_get(struct controller *ctl,
 	s = &ctl->sessions[at];
 	memset(s, 0, sizeof *s);
 	s->id = id;
+	s->metadata_offset = -1;
 	return s;
 }
 
@@ -316,6 +326,8 @@ void controller_shorten_session(struct controller *ctl, int32_t id, int64_t dead
 		s->deadline_ms = deadline_ms;
 }
 
+static void controller_shutdown_committed(struct controller *ctl, const struct controller_proposal *p, uint64_t index);
+
 void controller_proposal_done(struct controller *ctl, struct controller_proposal *p, int status, uint64_t index)
 {
 	if (p->prev != NULL)
@@ -340,6 +352,7 @@ void controller_proposal_done(struct controller *ctl, struct controller_proposal
 					s->registration_index = index;
 				}
 			}
+			controller_shutdown_committed(ctl, p, index);
 		} else {
 			tlog(TLOG_WARN, CONTROLLER_LOG, "proposal of %zu records failed (%d): resigning", p->n, status);
 			controller_deactivate(ctl);
@@ -528,10 +541,133 @@ out:
 	s->epoch = epoch;
 	s->deadline_ms = now_ms + ctl->cfg.session_timeout_ms;
 	s->index_known = false;
+	s->metadata_offset = -1; /* a new incarnation */
+	s->shutting_down = s->shutdown_committed = s->shutdown_granted = false;
 	reply->error_code = KERR_NONE;
 	reply->broker_epoch = epoch;
 	tlog(TLOG_INFO, CONTROLLER_LOG, "registering broker %" PRId32 " epoch %" PRId64 "%s%s", req->broker_id, epoch,
 	     req->rack ? " rack " : "", req->rack ? req->rack : "");
+	return 0;
+}
+
+/* ---- controlled shutdown ------------------------------------------------------------ */
+
+/* KIP-631's controlled shutdown, after KRaft's BrokerHeartbeatManager
+ * (calculateNextBrokerState) and ReplicationControlManager
+ * (handleBrokerInControlledShutdown): the first heartbeat with want_shut_down
+ * takes the broker out of every ISR but its last member and elects new
+ * leaders for what it led; the broker may go (should_shut_down) once that
+ * change committed and every active broker - unfenced, not shutting down -
+ * reported a metadata offset at or past it (KRaft's lowestActiveOffset >=
+ * controlledShutdownOffset), so the new leaders already serve when it stops.
+ * A broker that leads nothing may go as soon as the change commits (KRaft's
+ * "immediate shutdown"). KRaft keeps the broker unfenced but "in controlled
+ * shutdown" meanwhile, which every election, placement and ISR check treats
+ * as not live; fencing it at once is the same for all of them without a
+ * separate replicated state. */
+
+static int controller_count_led_cb(const struct image_topic *t, const struct image_partition *part, void *arg)
+{
+	(void)t;
+	size_t *c = arg;
+	if (part->leader == (int32_t)c[0])
+		c[1]++;
+	return 0;
+}
+
+static int controller_count_topic_cb(const struct image_topic *t, void *arg)
+{
+	return image_foreach_partition(t, controller_count_led_cb, arg);
+}
+
+/* Partitions `id` leads in `view`. */
+static size_t controller_leaderships(const struct metadata_image *view, int32_t id)
+{
+	size_t c[2] = {(size_t)(uint32_t)id, 0};
+	image_foreach_topic(view, controller_count_topic_cb, c);
+	return c[1];
+}
+
+/* The lowest metadata offset reported by an active broker (INT64_MAX when
+ * there is none; -1 while one has not heartbeated this controller yet). */
+static int64_t controller_lowest_active_offset(const struct controller *ctl)
+{
+	int64_t lowest = INT64_MAX;
+	for (size_t i = 0; i < ctl->n_sessions; i++) {
+		const struct controller_session *s = &ctl->sessions[i];
+		const struct image_broker *b = image_broker(ctl->view, s->id);
+		if (b == NULL || b->fenced || b->epoch != s->epoch)
+			continue;
+		if (s->metadata_offset < lowest)
+			lowest = s->metadata_offset;
+	}
+	return lowest;
+}
+
+/* The proposal `p` committed at `index`: a controlled shutdown it carries
+ * now waits for the active brokers to apply it. */
+static void controller_shutdown_committed(struct controller *ctl, const struct controller_proposal *p, uint64_t index)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct metadata_record *r = &p->records[i];
+		if (r->type != METADATA_FENCE_BROKER)
+			continue;
+		struct controller_session *s = controller_session(ctl, r->fence_broker.id);
+		if (s != NULL && s->shutting_down && !s->shutdown_committed && s->epoch == r->fence_broker.epoch) {
+			s->shutdown_committed = true;
+			s->shutdown_index = index;
+		}
+	}
+}
+
+/* A heartbeat with want_shut_down from `b` (session `s`): *p gets the
+ * proposal that starts the shutdown, *should whether the broker may stop. */
+static int controller_shutdown(struct controller *ctl, struct controller_session *s, const struct image_broker *b,
+			       int64_t offset, struct controller_proposal **p, bool *should)
+{
+	*should = false;
+	if (!b->fenced) {
+		size_t led = controller_leaderships(ctl->view, b->id);
+		if ((*p = controller_begin(ctl)) == NULL)
+			return -ENOMEM;
+		s->shutting_down = true;
+		s->shutdown_committed = s->shutdown_granted = false;
+		char why[96];
+		snprintf(why, sizeof why, "controlled shutdown, moving %zu leadership(s)", led);
+		int rc = controller_fence(*p, b, why);
+		/* The reply goes out once the proposal committed. */
+		*should = led == 0;
+		s->shutdown_granted = *should;
+		return rc;
+	}
+	if (!s->shutting_down) {
+		/* Fenced before it asked (silence, or under an earlier
+		 * controller): it leads nothing, it may go now. */
+		*should = true;
+		return 0;
+	}
+	if (s->shutdown_granted) {
+		*should = true; /* said once, it stays said */
+		return 0;
+	}
+	if (!s->shutdown_committed)
+		return 0; /* the leader moves have not committed yet */
+	/* The broker itself must have applied the move too (beyond KRaft): it
+	 * then answers NOT_LEADER_OR_FOLLOWER, which sends clients to the new
+	 * leaders, instead of vanishing under requests it still parks. */
+	int64_t lowest = controller_lowest_active_offset(ctl);
+	if (offset < lowest)
+		lowest = offset;
+	if (lowest < 0 || (uint64_t)lowest < s->shutdown_index)
+		return 0;
+	*should = true;
+	if (!s->shutdown_granted) {
+		s->shutdown_granted = true;
+		tlog(TLOG_INFO, CONTROLLER_LOG,
+		     "broker %" PRId32 " may shut down: it and every active broker applied index %" PRIu64
+		     " (its leaderships moved)",
+		     b->id, s->shutdown_index);
+	}
 	return 0;
 }
 
@@ -562,16 +698,21 @@ int controller_heartbeat(struct controller *ctl, const struct controller_heartbe
 		s->index_known = false;
 	}
 	s->deadline_ms = now_ms + ctl->cfg.session_timeout_ms;
+	s->metadata_offset = req->current_metadata_offset;
 	reply->is_caught_up = s->index_known && req->current_metadata_offset >= 0 &&
 			      (uint64_t)req->current_metadata_offset >= s->registration_index;
 	struct controller_proposal *p = NULL;
 	int rc = 0;
 	bool fenced = b->fenced;
-	if ((req->want_shut_down || req->want_fence) && !b->fenced) {
-		p = controller_begin(ctl);
-		rc = p == NULL ? -ENOMEM : controller_fence(p, b, req->want_shut_down ? "shutting down" : "asked to");
+	bool should = false;
+	if (req->want_shut_down) {
+		rc = controller_shutdown(ctl, s, b, req->current_metadata_offset, &p, &should);
 		fenced = true;
-	} else if (!req->want_shut_down && !req->want_fence && b->fenced && reply->is_caught_up) {
+	} else if (req->want_fence && !b->fenced) {
+		p = controller_begin(ctl);
+		rc = p == NULL ? -ENOMEM : controller_fence(p, b, "asked to");
+		fenced = true;
+	} else if (!req->want_fence && b->fenced && reply->is_caught_up) {
 		p = controller_begin(ctl);
 		rc = p == NULL ? -ENOMEM : controller_unfence(p, b);
 		fenced = false;
@@ -580,7 +721,7 @@ int controller_heartbeat(struct controller *ctl, const struct controller_heartbe
 	if (rc != 0)
 		return rc;
 	reply->is_fenced = fenced;
-	reply->should_shut_down = req->want_shut_down;
+	reply->should_shut_down = should;
 	return 0;
 }
 
@@ -1338,4 +1479,50 @@ int controller_alter_partition(struct controller *ctl, int32_t broker_id, int64_
 		c->partition_epoch_out++;
 	}
 	return controller_finish(ctl, p, rc, out);
+}
+
+/* ---- AllocateProducerIds ------------------------------------------------------------ */
+
+int controller_allocate_producer_ids(struct controller *ctl, int32_t broker_id, int64_t broker_epoch, int64_t now_ms,
+				     struct controller_producer_ids_reply *reply, struct controller_proposal **out)
+{
+	(void)now_ms;
+	*out = NULL;
+	reply->producer_id_start = -1;
+	reply->producer_id_len = 0;
+	if (!ctl->active) {
+		reply->error_code = KERR_NOT_CONTROLLER;
+		return 0;
+	}
+	const struct image_broker *b = image_broker(ctl->view, broker_id);
+	if (b == NULL || b->epoch != broker_epoch) {
+		reply->error_code = KERR_STALE_BROKER_EPOCH;
+		return 0;
+	}
+	int64_t start = image_next_producer_id(ctl->view);
+	if (start < 0 || start > INT64_MAX - CONTROLLER_PRODUCER_ID_BLOCK) {
+		/* KRaft's answer once every id of int64 was handed out. */
+		tlog(TLOG_ERROR, CONTROLLER_LOG, "producer ids exhausted: the next block would pass int64 (next %" PRId64 ")",
+		     start);
+		reply->error_code = KERR_UNKNOWN_SERVER_ERROR;
+		return 0;
+	}
+	struct controller_proposal *p = controller_begin(ctl);
+	if (p == NULL)
+		return -ENOMEM;
+	struct metadata_record r = {.type = METADATA_PRODUCER_IDS};
+	r.producer_ids = (struct metadata_producer_ids){
+		.broker_id = broker_id,
+		.broker_epoch = broker_epoch,
+		.next_producer_id = start + CONTROLLER_PRODUCER_ID_BLOCK,
+	};
+	int rc = controller_finish(ctl, p, controller_add(p, &r), out);
+	if (rc != 0)
+		return rc;
+	reply->error_code = KERR_NONE;
+	reply->producer_id_start = start;
+	reply->producer_id_len = CONTROLLER_PRODUCER_ID_BLOCK;
+	tlog(TLOG_DEBUG, CONTROLLER_LOG, "producer ids [%" PRId64 ", %" PRId64 ") to broker %" PRId32, start,
+	     start + CONTROLLER_PRODUCER_ID_BLOCK, broker_id);
+	return 0;
 }

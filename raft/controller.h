@@ -50,9 +50,19 @@
  *    registration index is taken as the image's index at activation.
  *  - A re-registration (a restarted broker) fences the old incarnation: new
  *    epoch, fenced, its leaderships moved, in the same proposal.
- *  - A heartbeat with want_shut_down fences the broker and moves its
- *    leaderships at once (the reply says should_shut_down once that commits);
- *    KRaft's softer "controlled shutdown" state is not modelled.
+ *  - Controlled shutdown (KIP-631): the first heartbeat with want_shut_down
+ *    fences the broker and moves its leaderships in one proposal; later
+ *    heartbeats answer should_shut_down once that proposal committed and
+ *    every active (unfenced) broker reported a metadata offset at or past
+ *    it, so the new leaders serve before the broker stops (KRaft's
+ *    lowestActiveOffset >= controlledShutdownOffset), and so did the broker
+ *    itself (it then sends clients on with NOT_LEADER_OR_FOLLOWER rather
+ *    than vanishing under the requests it still holds). One that led nothing
+ *    is told at once (its reply waits for the commit); one already fenced
+ *    when it asks, too. KRaft keeps the broker unfenced "in controlled
+ *    shutdown" meanwhile, a state every election, placement and ISR check
+ *    treats as fenced: fencing at once decides the same without another
+ *    replicated state.
  *  - Fencing (silence, want_fence, shutdown) and the leader elections it
  *    causes are one proposal; see election.h for the rules. Unfencing also
  *    elects leaders for offline partitions the broker can now lead.
@@ -193,8 +203,10 @@ struct controller_heartbeat_reply {
 	bool should_shut_down;
 };
 
-/* BrokerHeartbeat: refreshes the broker's session; unfences, fences or shuts
- * it down as asked (see above). Errors: NOT_CONTROLLER,
+/* BrokerHeartbeat: refreshes the broker's session and the metadata offset
+ * it reported; unfences, fences or shuts it down as asked (see above; while
+ * it shuts down the reply keeps is_fenced, should_shut_down says when it may
+ * stop). Errors: NOT_CONTROLLER,
  * BROKER_ID_NOT_REGISTERED, STALE_BROKER_EPOCH (the session is not
  * refreshed then). */
 int controller_heartbeat(struct controller *ctl, const struct controller_heartbeat *req, int64_t now_ms,
@@ -332,5 +344,29 @@ struct controller_isr_change {
 int controller_alter_partition(struct controller *ctl, int32_t broker_id, int64_t broker_epoch,
 			       struct controller_isr_change *changes, size_t n, int64_t now_ms, int16_t *top_error,
 			       struct controller_proposal **out);
+
+/* ---- AllocateProducerIds ---------------------------------------------------- */
+
+/* Producer ids per block (Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE). */
+#define CONTROLLER_PRODUCER_ID_BLOCK 1000
+
+struct controller_producer_ids_reply {
+	int16_t error_code;        /* NOT_CONTROLLER, STALE_BROKER_EPOCH,
+	                            * UNKNOWN_SERVER_ERROR (ids exhausted) */
+	int64_t producer_id_start; /* -1 on error */
+	int32_t producer_id_len;   /* 0 on error */
+};
+
+/* AllocateProducerIds (KRaft's ProducerIdControlManager.generateNextProducerId)
+ * from broker `broker_id` at `broker_epoch`: the block
+ * [image_next_producer_id(view), + CONTROLLER_PRODUCER_ID_BLOCK), proposed as
+ * one ProducerIds record that moves the next id past it. The view counts
+ * pending proposals, so two requests before a commit get distinct blocks,
+ * and a new controller carries on from the committed record. The reply is
+ * valid once the proposal committed. An unknown broker or another epoch is
+ * STALE_BROKER_EPOCH, as KRaft's checkBrokerEpoch; a fenced broker may
+ * allocate (KRaft does not check). */
+int controller_allocate_producer_ids(struct controller *ctl, int32_t broker_id, int64_t broker_epoch, int64_t now_ms,
+				     struct controller_producer_ids_reply *reply, struct controller_proposal **out);
 
 #endif

@@ -114,6 +114,10 @@ void api_auto_create_topic_quorum(struct broker *b, const char *name);
 void api_broker_registration_handle(struct api_request *req);
 void api_broker_heartbeat_handle(struct api_request *req);
 void api_alter_partition_handle(struct api_request *req);
+/* Producer ids: InitProducerId (init_producer_id.c), and the controller's
+ * AllocateProducerIds (allocate_producer_ids.c). */
+void api_init_producer_id_handle(struct api_request *req);
+void api_allocate_producer_ids_handle(struct api_request *req);
 bool api_quorum_available(const struct broker *b);
 void api_delete_topics_handle(struct api_request *req);
 void api_create_partitions_handle(struct api_request *req);

@@ -18,6 +18,7 @@
 #include "broker/protocol/errors.h"
 #include "broker/protocol/describe_groups.h"
 #include "broker/protocol/describe_quorum.h"
+#include "broker/protocol/allocate_producer_ids.h"
 #include "broker/protocol/alter_partition.h"
 #include "broker/protocol/broker_heartbeat.h"
 #include "broker/protocol/broker_registration.h"
@@ -33,6 +34,7 @@
 #include "broker/protocol/sync_group.h"
 #include "broker/protocol/header.h"
 #include "broker/protocol/incremental_alter_configs.h"
+#include "broker/protocol/init_producer_id.h"
 #include "broker/protocol/list_offsets.h"
 #include "broker/protocol/metadata.h"
 #include "broker/protocol/produce.h"
@@ -71,6 +73,10 @@ const struct api_entry api_table[] = {
 	 api_create_topics_handle, NULL, false},
 	{20, "DeleteTopics", DELETE_TOPICS_MIN_VERSION, DELETE_TOPICS_MAX_VERSION, DELETE_TOPICS_FLEXIBLE_VERSION,
 	 api_delete_topics_handle, NULL, false},
+	/* Served, not advertised yet: the produce path does not deduplicate
+	 * idempotent batches, so no client is told it may use them. */
+	{INIT_PRODUCER_ID_API_KEY, "InitProducerId", INIT_PRODUCER_ID_MIN_VERSION, INIT_PRODUCER_ID_MAX_VERSION,
+	 INIT_PRODUCER_ID_FLEXIBLE_VERSION, api_init_producer_id_handle, NULL, false},
 	{OFFSET_FOR_LEADER_EPOCH_API_KEY, "OffsetForLeaderEpoch", OFFSET_FOR_LEADER_EPOCH_MIN_VERSION,
 	 OFFSET_FOR_LEADER_EPOCH_MAX_VERSION, OFFSET_FOR_LEADER_EPOCH_FLEXIBLE_VERSION, api_offset_for_leader_epoch_handle,
 	 NULL, false},
@@ -89,6 +95,9 @@ const struct api_entry api_table[] = {
 	 api_quorum_available, true},
 	{BROKER_HEARTBEAT_API_KEY, "BrokerHeartbeat", BROKER_HEARTBEAT_MIN_VERSION, BROKER_HEARTBEAT_MAX_VERSION,
 	 BROKER_HEARTBEAT_FLEXIBLE_VERSION, api_broker_heartbeat_handle, api_quorum_available, true},
+	{ALLOCATE_PRODUCER_IDS_API_KEY, "AllocateProducerIds", ALLOCATE_PRODUCER_IDS_MIN_VERSION,
+	 ALLOCATE_PRODUCER_IDS_MAX_VERSION, ALLOCATE_PRODUCER_IDS_FLEXIBLE_VERSION, api_allocate_producer_ids_handle,
+	 api_quorum_available, true},
 };
 const int api_table_len = (int)(sizeof api_table / sizeof api_table[0]);
 

@@ -14,6 +14,11 @@
  * keep the order in which requests arrived: while a partition has a batch in
  * the stage, later batches for it wait in its queue (struct partition's
  * pending list). The response goes out when every partition is done.
+ *
+ * Idempotent producers: just before its append, a batch with a producer id
+ * meets the partition's producer state (broker/log/producer_state.h): a retry
+ * of an appended batch gets its original offset back, a gap or a fenced epoch
+ * an error, and nothing is appended for either.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -173,12 +178,52 @@ void api_produce_hw_fail(struct partition *p, int16_t err)
 	}
 }
 
+/* Idempotent producers (KIP-98): a batch with a producer id is checked
+ * against the partition's producer state, in append order. A retry of a
+ * batch already in the log is acknowledged with its original offset and not
+ * appended again (with acks=all, once the high watermark passes it, as the
+ * original); a sequence gap or an older epoch is refused. Returns KERR_NONE
+ * with *handled true when the answer is complete without an append. */
+static int16_t produce_idempotence(struct produce_ctx *ctx, struct partition *p, const uint8_t *batch, size_t total,
+				   const struct batch_info *info, struct produce_partition_response *out, bool *handled)
+{
+	*handled = false;
+	struct producer_state_verdict v;
+	if (info->producer_id < 0 || log_producer_check(p->log, batch, total, &v) != 0)
+		return KERR_NONE;
+	switch (v.result) {
+	case PRODUCER_STATE_NEW:
+		return KERR_NONE;
+	case PRODUCER_STATE_OUT_OF_ORDER:
+		tlog(TLOG_DEBUG, "produce", "%s-%d: producer %lld epoch %d: sequence %d after %d", p->topic->name, p->index,
+		     (long long)info->producer_id, info->producer_epoch, info->base_sequence, v.known_last_seq);
+		return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case PRODUCER_STATE_INVALID_EPOCH:
+		return KERR_INVALID_PRODUCER_EPOCH;
+	case PRODUCER_STATE_DUPLICATE:
+		break;
+	}
+	*handled = true;
+	struct broker *b = ctx->req->broker;
+	out->base_offset = v.first_offset;
+	out->log_append_time_ms = -1;
+	out->log_start_offset = log_start_offset(p->log);
+	if (ctx->pr.acks == -1 && b->metadata != NULL && p->high_watermark <= v.last_offset &&
+	    !produce_wait(ctx, p, out, v.last_offset + 1))
+		return KERR_REQUEST_TIMED_OUT;
+	return KERR_NONE;
+}
+
 /* Assigns offsets and appends one validated batch; an acks=all batch of a
  * replicated partition then waits for the high watermark. */
 static int16_t produce_append(struct produce_ctx *ctx, struct partition *p, uint8_t *batch, size_t total,
 			      const struct batch_info *info, struct produce_partition_response *out)
 {
 	struct api_request *req = ctx->req;
+	bool duplicate;
+	int16_t idem = produce_idempotence(ctx, p, batch, total, info, out, &duplicate);
+	if (idem != KERR_NONE || duplicate)
+		return idem;
 	const struct topic_config *tc = &p->topic->config;
 	int64_t base = log_end_offset(p->log);
 	int64_t now = broker_now_ms();

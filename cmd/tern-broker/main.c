@@ -4,7 +4,14 @@
  *
  * Loads the configuration (an invalid one exits 2 with a message naming the
  * key), runs one broker on one libevent loop, and shuts down cleanly on
- * SIGTERM or SIGINT (exit 0).
+ * SIGTERM or SIGINT (exit 0): a controlled shutdown as Kafka's (KIP-631)
+ * first - the active controller moves this broker's partition leaderships to
+ * other in-sync replicas and says when they serve, waited for at most
+ * 2 x broker.session.timeout.ms (less when the metadata quorum has lost its
+ * leader: broker/lifecycle.h) - then the logs are closed with their
+ * clean-shutdown markers and, if this node leads the metadata quorum, Raft
+ * leadership is handed to another voter (raft_transfer) so the others do not
+ * wait an election timeout. A second signal skips the wait.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -17,6 +24,7 @@
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "broker/logger.h"
+#include "broker/metadata.h"
 
 #ifndef TERN_VERSION
 #define TERN_VERSION "0.1.0"
@@ -60,11 +68,34 @@ static void main_print_config_error(FILE *out, const char *msg)
 	fflush(out);
 }
 
+struct main_state {
+	struct event_base *base;
+	struct broker *b; /* NULL until started */
+	bool shutting_down;
+};
+
+static void main_shutdown_done(void *arg, bool granted)
+{
+	(void)granted; /* the lifecycle logged how it ended */
+	struct main_state *ms = arg;
+	event_base_loopbreak(ms->base);
+}
+
 static void main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct event_base *base = arg;
-	tlog(TLOG_INFO, "main", "%s received, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(base);
+	(void)what;
+	struct main_state *ms = arg;
+	const char *name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+	if (ms->shutting_down) {
+		tlog(TLOG_INFO, "main", "%s received again: stopping without waiting for the controller", name);
+		event_base_loopbreak(ms->base);
+		return;
+	}
+	ms->shutting_down = true;
+	tlog(TLOG_INFO, "main", "%s received, shutting down", name);
+	/* The broker keeps serving until the controller moved its leaderships. */
+	if (ms->b == NULL || metadata_controlled_shutdown(ms->b, main_shutdown_done, ms) != 0)
+		event_base_loopbreak(ms->base);
 }
 
 int main(int argc, char **argv)
@@ -149,8 +180,9 @@ int main(int argc, char **argv)
 	}
 
 	int exit_code = 1;
-	struct event *ev_term = evsignal_new(base, SIGTERM, main_signal_cb, base);
-	struct event *ev_int = evsignal_new(base, SIGINT, main_signal_cb, base);
+	struct main_state ms = {.base = base};
+	struct event *ev_term = evsignal_new(base, SIGTERM, main_signal_cb, &ms);
+	struct event *ev_int = evsignal_new(base, SIGINT, main_signal_cb, &ms);
 	if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) != 0 || evsignal_add(ev_int, NULL) != 0) {
 		fprintf(stderr, "tern-broker: cannot install signal handlers\n");
 		goto out_events;
@@ -161,6 +193,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tern-broker: startup failed (see the log above)\n");
 		goto out_events;
 	}
+	ms.b = b;
 	/* Scripts and tests wait for this line. */
 	printf("tern-broker: node %d listening on %s:%d\n", (int)cfg.node_id, cfg.listener_host, broker_port(b));
 	fflush(stdout);

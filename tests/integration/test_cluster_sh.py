@@ -1,7 +1,9 @@
 """deploy/cluster.sh: up starts three brokers that form one Raft quorum,
 status shows each node's pid, ports and role and the leader they agree on,
-kill N / start N take one node down and back on the same ports, logs N shows
-that node's log, down leaves no process.
+kill N / start N take one node down and back on the same ports, stop N is a
+controlled shutdown (SIGTERM: the node's partition leaderships and Raft
+leadership move before it exits), logs N shows that node's log, down leaves
+no process.
 
 The cluster runs on free ports with its own state directory
 (TERN_CLUSTER_DIR in the test's tmp dir) and the test build's binaries
@@ -259,10 +261,65 @@ def test_up_status_kill_start_logs_down(cluster):
     assert leader_line.startswith("raft leader: none")
 
 
+def describe(cluster, node, topic):
+    """{partition: (leader, isr)} as node `node` describes `topic`, or None."""
+    proc = subprocess.run([tool("tern"), "topics", "--bootstrap-server", "127.0.0.1:%d" % (cluster.base + node),
+                           "--describe", "--topic", topic], capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        return None
+    rows = {}
+    for m in re.finditer(r"Partition: (\d+)\tLeader: (-?\d+)\tReplicas: [\d,]*\tIsr: ([\d,]*)", proc.stdout):
+        rows[int(m.group(1))] = (int(m.group(2)), sorted(int(x) for x in m.group(3).split(",") if x))
+    return rows or None
+
+
+def test_stop_is_a_controlled_shutdown(cluster):
+    cluster.run("up")
+    rows, leader_line, rc = cluster.wait_status("one agreed leader", one_leader)
+    x = one_leader(rows, leader_line, rc)  # the Raft leader: its stop hands that over too
+    pid = int(rows[x]["PID"])
+    subprocess.run([tool("tern"), "topics", "--bootstrap-server", "127.0.0.1:%d" % cluster.base, "--create",
+                    "--topic", "moving", "--partitions", "6", "--replication-factor", "3"],
+                   check=True, capture_output=True, timeout=30)
+    deadline = time.time() + 20
+    while True:
+        view = describe(cluster, x, "moving")
+        if view and len(view) == 6 and all(isr == [0, 1, 2] for _, isr in view.values()):
+            break
+        assert time.time() < deadline, "no full ISR: %r" % (view,)
+        time.sleep(0.2)
+    assert any(lead == x for lead, _ in view.values()), view  # placement spreads leaders
+
+    stop = cluster.run("stop", str(x))
+    assert "node %d stopped in" % x in stop.stdout, stop.stdout
+    assert "controlled shutdown done" in stop.stdout, stop.stdout  # the controller granted it
+    assert not pid_alive(pid)
+    assert not (cluster.dir / ("broker-%d.pid" % x)).exists()
+    other = (x + 1) % NODES
+    # Already moved when stop returned: no partition is led by x or offline.
+    view = describe(cluster, other, "moving")
+    assert view and all(lead not in (x, -1) and x not in isr for lead, isr in view.values()), view
+    # Its logs were closed cleanly.
+    for p in range(6):
+        assert (cluster.dir / ("data-%d" % x) / ("moving-%d" % p) / ".kafka_cleanshutdown").exists()
+    rows, leader_line, rc = cluster.wait_status(
+        "a new Raft leader", lambda rows, line, rc: rows[x]["PID"] == "down" and re.match(
+            r"raft leader: node (?!%d )\d+ " % x, line))
+    assert "node %d stopped (SIGTERM)" % x in cluster.run("logs", str(x)).stdout
+
+    # Not running any more: stop fails; start brings it back.
+    proc = cluster.run("stop", str(x), check=False)
+    assert proc.returncode != 0 and proc.stderr.startswith("cluster: "), proc.stderr
+    cluster.run("start", str(x))
+    cluster.wait_status("node %d back in the quorum" % x, one_leader)
+
+
 def test_usage_and_bad_arguments(cluster):
     proc = cluster.run(check=False)
     assert proc.returncode == 2 and "cluster.sh up" in proc.stdout
-    for args in (["kill"], ["kill", "x"], ["start", "3"], ["kill", "0"]):
+    assert "cluster.sh stop N" in proc.stdout and "cluster.sh kill N" in proc.stdout
+    for args in (["kill"], ["kill", "x"], ["start", "3"], ["kill", "0"], ["stop"], ["stop", "x"], ["stop", "3"],
+                 ["stop", "0"]):
         proc = cluster.run(*args, check=False)
         assert proc.returncode != 0, args
         assert proc.stderr.startswith("cluster: "), (args, proc.stderr)

@@ -775,29 +775,164 @@ static void controller__no_election_from_an_empty_isr(void **state)
 	assert_int_equal(cl->leader_epoch, 2);
 }
 
-static void controller__shutdown_and_want_fence_move_leadership(void **state)
+static void controller__want_fence_moves_leadership(void **state)
 {
 	struct cluster *c = *state;
 	elect_first(c);
 	int64_t ep[3];
 	start_brokers(c, 0, 3, NULL, ep);
 	assert_int_equal(create_topic(c, 0, "s", 3, 2, NULL, 0, NULL, 0), 0);
-	struct controller_heartbeat req = {.broker_id = 0, .broker_epoch = ep[0], .want_shut_down = true};
+	assert_true(heartbeat(c, 0, 1, ep[1], true).is_fenced);
+	assert_broker_everywhere(c, 1, ep[1], true);
+	for (int32_t i = 0; i < 3; i++) {
+		const struct image_partition *part = partition(c, "s", i);
+		assert_int_not_equal(part->leader, 1);
+		assert_int_not_equal(part->leader, METADATA_NO_LEADER);
+	}
+}
+
+/* A broker's heartbeat at a chosen metadata offset, asking to shut down or
+ * not; its proposal (if any) is committed before the reply is returned, as
+ * the host sends it. */
+static struct controller_heartbeat_reply heartbeat_at(struct cluster *c, unsigned l, int32_t id, int64_t epoch,
+						      int64_t offset, bool shut_down, bool *proposed)
+{
+	struct controller_heartbeat req = {.broker_id = id,
+					   .broker_epoch = epoch,
+					   .current_metadata_offset = offset,
+					   .want_shut_down = shut_down};
 	struct controller_heartbeat_reply reply;
 	struct controller_proposal *p;
-	assert_int_equal(controller_heartbeat(c->ctl[0], &req, now(c), &reply, &p), 0);
-	assert_true(reply.should_shut_down);
-	assert_true(reply.is_fenced);
-	commit(c, 0, p);
+	assert_int_equal(controller_heartbeat(c->ctl[l], &req, now(c), &reply, &p), 0);
+	assert_int_equal(reply.error_code, 0);
+	if (proposed != NULL)
+		*proposed = p != NULL;
+	commit(c, l, p);
+	return reply;
+}
+
+static void controller__controlled_shutdown_moves_leaders_then_lets_the_broker_go(void **state)
+{
+	struct cluster *c = *state;
+	elect_first(c);
+	int64_t ep[3];
+	start_brokers(c, 0, 3, NULL, ep);
+	/* Broker 0 leads three RF3 partitions and one it holds alone. */
+	static const int32_t r012[] = {0, 1, 2}, r021[] = {0, 2, 1}, r0[] = {0};
+	const struct controller_assignment a[] = {{0, r012, 3}, {1, r021, 3}, {2, r012, 3}};
+	const struct controller_assignment solo = {0, r0, 1};
+	assert_int_equal(create_topic(c, 0, "s", -1, -1, a, 3, NULL, 0), 0);
+	assert_int_equal(create_topic(c, 0, "solo", -1, -1, &solo, 1, NULL, 0), 0);
+	int32_t le[3];
+	for (int32_t i = 0; i < 3; i++) {
+		assert_int_equal(partition(c, "s", i)->leader, 0);
+		le[i] = partition(c, "s", i)->leader_epoch;
+	}
+	/* Brokers 1 and 2 have applied everything so far. */
+	int64_t before = (int64_t)applied(c, 0);
+	heartbeat_at(c, 0, 1, ep[1], before, false, NULL);
+	heartbeat_at(c, 0, 2, ep[2], before, false, NULL);
+
+	/* SIGTERM on broker 0: fenced, leaders moved, but not yet told to go. */
+	bool proposed;
+	struct controller_heartbeat_reply r = heartbeat_at(c, 0, 0, ep[0], before, true, &proposed);
+	assert_true(proposed);
+	assert_true(r.is_fenced);
+	assert_false(r.should_shut_down);
+	uint64_t moved = applied(c, 0);
+	assert_true(moved > (uint64_t)before);
 	assert_broker_everywhere(c, 0, ep[0], true);
 	for (int32_t i = 0; i < 3; i++) {
 		const struct image_partition *part = partition(c, "s", i);
-		assert_int_not_equal(part->leader, 0);
-		assert_int_not_equal(part->leader, METADATA_NO_LEADER);
+		assert_int_equal(part->leader, part->replicas.ids[1]); /* the next in ISR order */
+		assert_int_equal(part->leader_epoch, le[i] + 1);
+		assert_int_equal(part->isr.n, 2);
+		assert_int_not_equal(part->isr.ids[0], 0);
+		assert_int_not_equal(part->isr.ids[1], 0);
 	}
-	assert_true(heartbeat(c, 0, 1, ep[1], true).is_fenced);
-	for (int32_t i = 0; i < 3; i++)
-		assert_int_equal(partition(c, "s", i)->leader == 2 || partition(c, "s", i)->leader == -1, true);
+	/* Nobody else can lead "solo": it goes offline, its ISR keeps broker 0
+	 * (KRaft's controlled shutdown does the same). */
+	const struct image_partition *so = partition(c, "solo", 0);
+	assert_int_equal(so->leader, METADATA_NO_LEADER);
+	assert_int_equal(so->isr.n, 1);
+	assert_int_equal(so->isr.ids[0], 0);
+
+	/* Until every active broker has applied the move, broker 0 waits. */
+	r = heartbeat_at(c, 0, 0, ep[0], (int64_t)moved, true, &proposed);
+	assert_false(proposed);
+	assert_true(r.is_fenced);
+	assert_false(r.should_shut_down);
+	heartbeat_at(c, 0, 1, ep[1], (int64_t)moved, false, NULL);
+	r = heartbeat_at(c, 0, 0, ep[0], (int64_t)moved, true, NULL);
+	assert_false(r.should_shut_down); /* broker 2 is still behind */
+	heartbeat_at(c, 0, 2, ep[2], (int64_t)moved - 1, false, NULL);
+	assert_false(heartbeat_at(c, 0, 0, ep[0], (int64_t)moved, true, NULL).should_shut_down);
+	heartbeat_at(c, 0, 2, ep[2], (int64_t)moved, false, NULL);
+	/* ... and the broker itself has applied it (it stopped leading). */
+	assert_false(heartbeat_at(c, 0, 0, ep[0], before, true, NULL).should_shut_down);
+	r = heartbeat_at(c, 0, 0, ep[0], (int64_t)moved, true, &proposed);
+	assert_false(proposed);
+	assert_true(r.should_shut_down);
+	assert_true(r.is_fenced);
+
+	/* While it stops it may not come back into an ISR: the new leader of
+	 * s-0 asks and is refused. */
+	const struct image_partition *p0 = partition(c, "s", 0);
+	int32_t grown[3] = {p0->isr.ids[0], p0->isr.ids[1], 0};
+	struct controller_isr_change ch = {.partition_id = 0,
+					   .leader_epoch = p0->leader_epoch,
+					   .partition_epoch = p0->partition_epoch,
+					   .new_isr = grown,
+					   .n_new_isr = 3};
+	memcpy(ch.topic_id, image_topic_by_name(c->nodes[0].img, "s")->id, 16);
+	int16_t top;
+	struct controller_proposal *p;
+	assert_int_equal(controller_alter_partition(c->ctl[0], p0->leader, ep[p0->leader], &ch, 1, now(c), &top, &p),
+			 0);
+	assert_int_equal(ch.error_code, KERR_INELIGIBLE_REPLICA);
+	assert_null(p);
+}
+
+static void controller__controlled_shutdown_without_leaderships_is_immediate(void **state)
+{
+	struct cluster *c = *state;
+	elect_first(c);
+	int64_t ep[3];
+	start_brokers(c, 0, 3, NULL, ep);
+	static const int32_t r120[] = {1, 2, 0};
+	const struct controller_assignment a = {0, r120, 3};
+	assert_int_equal(create_topic(c, 0, "f", -1, -1, &a, 1, NULL, 0), 0);
+	int32_t le = partition(c, "f", 0)->leader_epoch;
+
+	/* Broker 0 only follows: told to go at once, out of the ISR, the
+	 * leader untouched. */
+	bool proposed;
+	struct controller_heartbeat_reply r = heartbeat_at(c, 0, 0, ep[0], -1, true, &proposed);
+	assert_true(proposed);
+	assert_true(r.should_shut_down);
+	assert_true(r.is_fenced);
+	assert_broker_everywhere(c, 0, ep[0], true);
+	const struct image_partition *part = partition(c, "f", 0);
+	assert_int_equal(part->leader, 1);
+	assert_int_equal(part->leader_epoch, le);
+	assert_int_equal(part->isr.n, 2);
+	assert_int_equal(part->isr.ids[0], 1);
+	assert_int_equal(part->isr.ids[1], 2);
+	/* Asked again: still yes, nothing more to do. */
+	assert_true(heartbeat_at(c, 0, 0, ep[0], -1, true, &proposed).should_shut_down);
+	assert_false(proposed);
+
+	/* A broker fenced before it asks leads nothing either. */
+	assert_true(heartbeat(c, 0, 2, ep[2], true).is_fenced);
+	r = heartbeat_at(c, 0, 2, ep[2], -1, true, &proposed);
+	assert_false(proposed);
+	assert_true(r.should_shut_down);
+
+	/* A new controller (failover) knows nothing of the shutdown in
+	 * progress; the broker is fenced in the image: it may go. */
+	controller_deactivate(c->ctl[0]);
+	activate(c, 0);
+	assert_true(heartbeat_at(c, 0, 0, ep[0], -1, true, NULL).should_shut_down);
 }
 
 static void controller__deposed_controller_is_rejected_and_the_new_one_carries_on(void **state)
@@ -877,6 +1012,58 @@ static void controller__deposed_controller_is_rejected_and_the_new_one_carries_o
 	assert_broker_everywhere(c, 0, ep[0], false);
 }
 
+/* AllocateProducerIds: blocks of 1000 from the image's next id, distinct
+ * while proposals are pending, replicated, and continued by a new
+ * controller after a failover. */
+static void controller__allocates_producer_id_blocks_across_a_failover(void **state)
+{
+	struct cluster *c = *state;
+	elect_first(c);
+	int64_t ep[2];
+	start_brokers(c, 0, 2, NULL, ep);
+	struct controller_producer_ids_reply r1, r2, r3;
+	struct controller_proposal *p1, *p2, *p;
+
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[0], 0, ep[0], now(c), &r1, &p1), 0);
+	assert_int_equal(r1.error_code, 0);
+	assert_non_null(p1);
+	assert_true(r1.producer_id_start == 0);
+	assert_int_equal(r1.producer_id_len, CONTROLLER_PRODUCER_ID_BLOCK);
+	/* The first is not committed yet: the next block still follows it. */
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[0], 1, ep[1], now(c), &r2, &p2), 0);
+	assert_int_equal(r2.error_code, 0);
+	assert_true(r2.producer_id_start == 1000);
+	commit(c, 0, p1);
+	commit(c, 0, p2);
+	for (unsigned i = 0; i < N; i++)
+		assert_true(image_next_producer_id(c->nodes[i].img) == 2000);
+
+	/* A stale epoch, an unknown broker, a node that is not the controller. */
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[0], 0, ep[0] - 1, now(c), &r3, &p), 0);
+	assert_int_equal(r3.error_code, KERR_STALE_BROKER_EPOCH);
+	assert_null(p);
+	assert_true(r3.producer_id_start == -1);
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[0], 7, 1, now(c), &r3, &p), 0);
+	assert_int_equal(r3.error_code, KERR_STALE_BROKER_EPOCH);
+	assert_null(p);
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[1], 0, ep[0], now(c), &r3, &p), 0);
+	assert_int_equal(r3.error_code, KERR_NOT_CONTROLLER);
+	assert_null(p);
+
+	/* Node 1 takes over: it carries on from the committed record. */
+	controller_deactivate(c->ctl[0]);
+	raft_fixture_depose(&c->f);
+	raft_fixture_elect(&c->f, 1);
+	assert_int_equal(leader(c), 1);
+	activate(c, 1);
+	assert_int_equal(controller_allocate_producer_ids(c->ctl[1], 1, ep[1], now(c), &r3, &p), 0);
+	assert_int_equal(r3.error_code, 0);
+	assert_true(r3.producer_id_start == 2000);
+	commit(c, 1, p);
+	for (unsigned i = 0; i < N; i++)
+		assert_true(image_next_producer_id(c->nodes[i].img) == 3000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,10 +1084,16 @@ int main(void)
 						cluster_setup_balancing, cluster_teardown),
 		cmocka_unit_test_setup_teardown(controller__no_balancing_when_disabled, cluster_setup,
 						cluster_teardown),
-		cmocka_unit_test_setup_teardown(controller__shutdown_and_want_fence_move_leadership, cluster_setup,
+		cmocka_unit_test_setup_teardown(controller__want_fence_moves_leadership, cluster_setup,
 						cluster_teardown),
+		cmocka_unit_test_setup_teardown(controller__controlled_shutdown_moves_leaders_then_lets_the_broker_go,
+						cluster_setup, cluster_teardown),
+		cmocka_unit_test_setup_teardown(controller__controlled_shutdown_without_leaderships_is_immediate,
+						cluster_setup, cluster_teardown),
 		cmocka_unit_test_setup_teardown(controller__deposed_controller_is_rejected_and_the_new_one_carries_on,
 						cluster_setup, cluster_teardown),
+		cmocka_unit_test_setup_teardown(controller__allocates_producer_id_blocks_across_a_failover, cluster_setup,
+						cluster_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
