@@ -204,6 +204,9 @@ static int16_t produce_idempotence(struct produce_ctx *ctx, struct partition *p,
 		break;
 	}
 	*handled = true;
+	tlog(TLOG_DEBUG, "produce", "%s-%d: producer %lld epoch %d: batch at sequence %d is already at offset %lld",
+	     p->topic->name, p->index, (long long)info->producer_id, info->producer_epoch, info->base_sequence,
+	     (long long)v.first_offset);
 	struct broker *b = ctx->req->broker;
 	out->base_offset = v.first_offset;
 	out->log_append_time_ms = -1;
