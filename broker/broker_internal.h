@@ -72,6 +72,14 @@ void broker_partition_truncated(struct broker *b, struct partition *p);
  * Returns true when the high watermark moved (see above). */
 bool broker_follower_fetched(struct broker *b, struct partition *p, int32_t replica_id, int64_t fetch_offset);
 
+/* api/topics_quorum.c: asks the active controller (in-process, or with a
+ * CreateTopics to the remote one) to create a topic with `partitions` and
+ * `replication_factor` (-1: the defaults) and up to 8 configs (borrowed for
+ * the call). The outcome shows in the metadata image. */
+struct controller_topic_config;
+void api_create_topic_quorum(struct broker *b, const char *name, int32_t partitions, int16_t replication_factor,
+			     const struct controller_topic_config *configs, size_t n_configs);
+
 /* Creates a topic with the broker's defaults (auto.create.topics.enable,
  * num.partitions). Returns KERR_*. */
 int broker_auto_create_topic(struct broker *b, const char *name, struct topic **out);

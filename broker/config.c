@@ -186,7 +186,7 @@ static const struct config_key config_table[] = {
 
 	/* groups and internal topics */
 	CONFIG_SHORT("offsets.topic.replication.factor", offsets_topic_replication_factor, "3", 1, INT16_MAX,
-		     "Replication factor of __consumer_offsets (capped by the live brokers at creation)."),
+		     "Replication factor of __consumer_offsets: with a quorum it is created only once that many brokers are live."),
 	CONFIG_INT("offsets.topic.num.partitions", offsets_topic_num_partitions, "50", 1, I32MAX,
 		   "Partitions of __consumer_offsets."),
 	CONFIG_INT("offsets.topic.segment.bytes", offsets_topic_segment_bytes, "104857600", 1, I32MAX,
@@ -195,6 +195,8 @@ static const struct config_key config_table[] = {
 		   "Committed offsets of an empty group are kept this long."),
 	CONFIG_INT("offsets.commit.timeout.ms", offsets_commit_timeout_ms, "5000", 1, I32MAX,
 		   "An offset commit waits this long for the offsets topic's replicas."),
+	CONFIG_LONG("offsets.retention.check.interval.ms", offsets_retention_check_interval_ms, "600000", 1, I64MAX,
+		    "How often expired committed offsets are removed."),
 	CONFIG_INT("group.initial.rebalance.delay.ms", group_initial_rebalance_delay_ms, "3000", 0, I32MAX,
 		   "Wait for more members before the first rebalance of a new group."),
 	CONFIG_INT("group.min.session.timeout.ms", group_min_session_timeout_ms, "6000", 0, I32MAX,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker/broker_internal.h"
+#include "broker/group/group_topic.h"
 #include "broker/logger.h"
 #include "broker/log/log.h"
 #include "broker/offload.h"
@@ -249,4 +250,6 @@ void publisher_update(struct publisher *p, const struct metadata_image *img, boo
 	image_unref(p->last);
 	p->last = image_ref(img);
 	replica_manager_update(p->b->replica_manager);
+	/* Group coordination follows the leadership of __consumer_offsets. */
+	group_topic_sync(p->b);
 }

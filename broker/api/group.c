@@ -16,6 +16,7 @@
 #include "broker/broker_internal.h"
 #include "broker/metadata.h"
 #include "broker/group/group.h"
+#include "broker/group/group_topic.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
 #include "broker/protocol/describe_groups.h"
@@ -72,66 +73,30 @@ static void api_group_client_host(struct api_request *req, char *buf, size_t len
 	buf[n + 1] = '\0';
 }
 
+/* The coordinator, with its __consumer_offsets store attached (on the first
+ * group request of the broker's life). */
 static struct group_coordinator *api_group_coord(struct api_request *req)
 {
-	return req->broker ? broker_group_coordinator(req->broker) : NULL;
+	if (req->broker == NULL)
+		return NULL;
+	(void)group_topic_get(req->broker);
+	return broker_group_coordinator(req->broker);
 }
 
 /* ---- FindCoordinator ---- */
 
-/* With a quorum, each group has one coordinator among the live brokers,
- * picked by a hash of its id (the same answer on every broker), until
- * groups live on __consumer_offsets partitions and follow their leaders.
- * Copies the chosen broker's host into `host`. Returns its id, or -1. */
-struct api_coordinator_pick {
-	uint32_t hash;
-	size_t n, want;
-	int32_t id;
-	char *host;
-	size_t hostlen;
-	int32_t port;
+/* A FindCoordinator in progress: it waits (once) while __consumer_offsets is
+ * being created, so the client's first request gets its coordinator instead
+ * of a round of COORDINATOR_NOT_AVAILABLE retries. */
+struct api_find_ctx {
+	struct api_request *req;
+	struct find_coordinator_request in; /* views into req's frame */
+	bool waited;
 };
 
-static int api_coordinator_count_cb(const struct image_broker *br, void *arg)
-{
-	struct api_coordinator_pick *p = arg;
-	if (!br->fenced && br->n_endpoints > 0)
-		p->n++;
-	return 0;
-}
-
-static int api_coordinator_pick_cb(const struct image_broker *br, void *arg)
-{
-	struct api_coordinator_pick *p = arg;
-	if (br->fenced || br->n_endpoints == 0)
-		return 0;
-	if (p->want-- != 0)
-		return 0;
-	p->id = br->id;
-	snprintf(p->host, p->hostlen, "%s", br->endpoints[0].host);
-	p->port = br->endpoints[0].port;
-	return 1;
-}
-
-static int32_t api_coordinator_for(struct broker *b, struct kstr key, char *host, size_t hostlen, int32_t *port)
-{
-	struct api_coordinator_pick p = {.hash = 2166136261u, .id = -1, .host = host, .hostlen = hostlen};
-	for (int32_t i = 0; i < key.len; i++) /* FNV-1a */
-		p.hash = (p.hash ^ (uint8_t)key.p[i]) * 16777619u;
-	struct metadata_image *img = metadata_image(b->metadata);
-	image_foreach_broker(img, api_coordinator_count_cb, &p);
-	if (p.n > 0) {
-		p.want = p.hash % p.n;
-		image_foreach_broker(img, api_coordinator_pick_cb, &p);
-	}
-	image_unref(img);
-	*port = p.port;
-	return p.id;
-}
-
-static void api_find_coordinator_one(struct broker *b, struct group_coordinator *c, struct kstr key,
-				     int8_t key_type, struct find_coordinator_coordinator *out, char *host,
-				     size_t hostlen)
+static void api_find_coordinator_one(struct group_topic *gt, struct kstr key, int8_t key_type,
+				     struct find_coordinator_coordinator *out, char *host, size_t hostlen,
+				     bool *pending)
 {
 	memset(out, 0, sizeof *out);
 	out->key = key;
@@ -144,84 +109,103 @@ static void api_find_coordinator_one(struct broker *b, struct group_coordinator 
 		out->error_message = api_group_kstr("unknown key type");
 		return;
 	}
-	if (key_type == FIND_COORDINATOR_KEY_TYPE_TRANSACTION || !c) {
-		/* No transaction coordinator runs here (yet). */
-		out->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
+	int32_t node = -1, port = -1;
+	int rc = KERR_COORDINATOR_NOT_AVAILABLE;
+	/* No transaction coordinator runs here (yet). */
+	if (key_type == FIND_COORDINATOR_KEY_TYPE_GROUP && gt != NULL)
+		rc = group_topic_coordinator(gt, key, &node, host, hostlen, &port);
+	if (rc == GROUP_TOPIC_PENDING) {
+		*pending = true;
+		rc = KERR_COORDINATOR_NOT_AVAILABLE;
+	}
+	if (rc != KERR_NONE) {
+		out->error_code = (int16_t)rc;
 		out->error_message = api_group_kstr("The coordinator is not available.");
 		return;
 	}
-	if (b != NULL && b->metadata != NULL) {
-		int32_t port = -1;
-		int32_t id = api_coordinator_for(b, key, host, hostlen, &port);
-		if (id < 0) {
-			out->error_code = KERR_COORDINATOR_NOT_AVAILABLE;
-			out->error_message = api_group_kstr("The coordinator is not available.");
-			return;
-		}
-		out->node_id = id;
-		out->host = api_group_kstr(host);
-		out->port = port;
-		out->error_code = KERR_NONE;
+	out->node_id = node;
+	out->host = api_group_kstr(host);
+	out->port = port;
+	out->error_code = KERR_NONE;
+}
+
+static void api_find_ctx_free(struct api_find_ctx *ctx)
+{
+	find_coordinator_request_free(&ctx->in);
+	free(ctx);
+}
+
+static void api_find_coordinator_wait_cb(void *arg);
+
+/* Answers, or waits once for the offsets topic when it is being created. */
+static void api_find_coordinator_run(struct api_find_ctx *ctx)
+{
+	struct api_request *req = ctx->req;
+	int16_t v = req->hdr.api_version;
+	struct find_coordinator_request *in = &ctx->in;
+	struct group_topic *gt = req->broker != NULL ? group_topic_get(req->broker) : NULL;
+	struct find_coordinator_response out;
+	memset(&out, 0, sizeof out);
+	bool pending = false;
+	struct kwriter w;
+	kw_init(&w, 128);
+	int32_t n = v <= 3 ? 1 : in->coordinator_keys_count;
+	struct find_coordinator_coordinator *cs = calloc((size_t)n + 1, sizeof *cs);
+	char (*hosts)[256] = calloc((size_t)n + 1, sizeof *hosts);
+	if (cs == NULL || hosts == NULL) {
+		free(cs);
+		free(hosts);
+		kw_free(&w);
+		api_find_ctx_free(ctx);
+		api_close(req);
 		return;
 	}
-	/* One broker: it coordinates every group. */
-	const struct group_config *cfg = group_coordinator_config(c);
-	out->node_id = cfg->node_id;
-	out->host = api_group_kstr(cfg->host);
-	out->port = cfg->port;
-	out->error_code = KERR_NONE;
+	for (int32_t i = 0; i < n; i++)
+		api_find_coordinator_one(gt, v <= 3 ? in->key : in->coordinator_keys[i], in->key_type, &cs[i], hosts[i],
+					 sizeof hosts[i], &pending);
+	if (pending && !ctx->waited && gt != NULL && group_topic_when_ready(gt, api_find_coordinator_wait_cb, ctx) == 0) {
+		ctx->waited = true;
+		free(cs);
+		free(hosts);
+		kw_free(&w);
+		return;
+	}
+	if (v <= 3) {
+		out.error_code = cs[0].error_code;
+		out.error_message = cs[0].error_message;
+		out.node_id = cs[0].node_id;
+		out.host = cs[0].host;
+		out.port = cs[0].port;
+	} else {
+		out.coordinators = cs;
+		out.coordinators_count = n;
+	}
+	find_coordinator_response_encode(&w, v, &out);
+	free(cs);
+	free(hosts);
+	api_find_ctx_free(ctx);
+	api_group_respond(req, &w);
+}
+
+static void api_find_coordinator_wait_cb(void *arg)
+{
+	api_find_coordinator_run(arg);
 }
 
 void api_find_coordinator_handle(struct api_request *req)
 {
-	int16_t v = req->hdr.api_version;
-	struct find_coordinator_request in;
-	if (find_coordinator_request_decode(&req->body, v, &in) != 0) {
+	struct api_find_ctx *ctx = calloc(1, sizeof *ctx);
+	if (ctx == NULL) {
 		api_close(req);
 		return;
 	}
-	struct group_coordinator *c = api_group_coord(req);
-	struct find_coordinator_response out;
-	memset(&out, 0, sizeof out);
-	struct kwriter w;
-	kw_init(&w, 128);
-	if (v <= 3) {
-		struct find_coordinator_coordinator one;
-		char host[256];
-		api_find_coordinator_one(req->broker, c, in.key, in.key_type, &one, host, sizeof host);
-		out.error_code = one.error_code;
-		out.error_message = one.error_message;
-		out.node_id = one.node_id;
-		out.host = one.host;
-		out.port = one.port;
-		find_coordinator_response_encode(&w, v, &out);
-	} else {
-		int32_t n = in.coordinator_keys_count;
-		out.coordinators = n ? calloc((size_t)n, sizeof *out.coordinators) : NULL;
-		if (n && !out.coordinators) {
-			find_coordinator_request_free(&in);
-			kw_free(&w);
-			api_close(req);
-			return;
-		}
-		out.coordinators_count = n;
-		char (*hosts)[256] = calloc((size_t)n + 1, sizeof *hosts);
-		if (!hosts) {
-			free(out.coordinators);
-			find_coordinator_request_free(&in);
-			kw_free(&w);
-			api_close(req);
-			return;
-		}
-		for (int32_t i = 0; i < n; i++)
-			api_find_coordinator_one(req->broker, c, in.coordinator_keys[i], in.key_type, &out.coordinators[i],
-						 hosts[i], sizeof hosts[i]);
-		find_coordinator_response_encode(&w, v, &out);
-		free(out.coordinators);
-		free(hosts);
+	ctx->req = req;
+	if (find_coordinator_request_decode(&req->body, req->hdr.api_version, &ctx->in) != 0) {
+		free(ctx);
+		api_close(req);
+		return;
 	}
-	find_coordinator_request_free(&in);
-	api_group_respond(req, &w);
+	api_find_coordinator_run(ctx);
 }
 
 /* ---- JoinGroup ---- */

@@ -485,9 +485,17 @@ static void auto_create_remote_cb(void *arg, int status, const uint8_t *resp, si
 
 void api_auto_create_topic_quorum(struct broker *b, const char *name)
 {
+	api_create_topic_quorum(b, name, -1, -1, NULL, 0);
+}
+
+void api_create_topic_quorum(struct broker *b, const char *name, int32_t partitions, int16_t replication_factor,
+			     const struct controller_topic_config *configs, size_t n_configs)
+{
 	struct controller *ctl = controller_host_active(b->controller);
 	if (ctl != NULL) {
-		struct controller_new_topic t = {.name = name, .num_partitions = -1, .replication_factor = -1};
+		struct controller_new_topic t = {.name = name, .num_partitions = partitions,
+						 .replication_factor = replication_factor, .configs = configs,
+						 .n_configs = n_configs};
 		struct controller_proposal *p = NULL;
 		if (controller_create_topics(ctl, &t, 1, false, controller_host_now_ms(), &p) == 0)
 			(void)controller_host_commit(b->controller, p, auto_create_ignore, NULL);
@@ -497,10 +505,16 @@ void api_auto_create_topic_quorum(struct broker *b, const char *name)
 	}
 	/* Another broker leads: ask it with a CreateTopics of our own (its
 	 * answer does not matter; the client retries its Metadata). */
+	struct create_topics_config cfgs[8];
+	size_t nc = n_configs < 8 ? n_configs : 8;
+	for (size_t i = 0; i < nc; i++)
+		cfgs[i] = (struct create_topics_config){tq_kstr(configs[i].name), tq_kstr(configs[i].value)};
 	struct create_topics_topic topic = {
 		.name = {name, (int32_t)strlen(name)},
-		.num_partitions = -1,
-		.replication_factor = -1,
+		.num_partitions = partitions,
+		.replication_factor = replication_factor,
+		.configs = nc ? cfgs : NULL,
+		.configs_count = (int32_t)nc,
 	};
 	struct create_topics_request req = {.topics = &topic, .topics_count = 1, .timeout_ms = 30000};
 	struct request_header h = {

@@ -19,6 +19,7 @@
 
 static void group_prepare_rebalance(struct group *g, const char *reason);
 static void group_try_complete_join(struct group *g);
+static void group_session_expired_cb(evutil_socket_t fd, short what, void *arg);
 
 int64_t group_now_ms(void)
 {
@@ -168,7 +169,7 @@ err_after_alloc:
 	return NULL;
 }
 
-static void group_member_free(struct group_member *m)
+void group_member_free(struct group_member *m)
 {
 	if (m->session_timer)
 		event_free(m->session_timer);
@@ -215,13 +216,57 @@ static void group_free(struct group *g, int16_t err)
 	free(g);
 }
 
+void group_remove(struct group *g, int16_t err)
+{
+	struct group_coordinator *c = g->coord;
+	group_array_remove((void **)c->groups, &c->groups_count, g);
+	group_free(g, err);
+}
+
+static void group_store_ignore_cb(void *arg, int16_t err);
+
 void group_maybe_forget(struct group *g)
 {
 	if (g->state != GROUP_EMPTY || g->members_count || g->pending_count || g->offsets.count)
 		return;
 	struct group_coordinator *c = g->coord;
-	group_array_remove((void **)c->groups, &c->groups_count, g);
-	group_free(g, KERR_NOT_COORDINATOR);
+	if (g->persisted && c->store->ops->delete_group) {
+		/* Kafka writes the tombstone when a group without offsets goes
+		 * (GroupMetadataManager.cleanupGroupMetadata): a reload must not
+		 * bring it back. */
+		char *id = strdup(g->group_id);
+		if (id)
+			c->store->ops->delete_group(c->store->impl, g->group_id, group_store_ignore_cb, id);
+	}
+	group_remove(g, KERR_NOT_COORDINATOR);
+}
+
+int16_t group_gate(struct group_coordinator *c, struct kstr group_id)
+{
+	const struct group_store_ops *ops = c->store->ops;
+	return ops->gate ? ops->gate(c->store->impl, group_id) : KERR_NONE;
+}
+
+struct group_member *group_member_alloc(struct group *g, char *member_id)
+{
+	struct group_member *m = calloc(1, sizeof *m);
+	if (!m) {
+		free(member_id);
+		return NULL;
+	}
+	m->group = g;
+	m->member_id = member_id;
+	m->session_timer = evtimer_new(g->coord->base, group_session_expired_cb, m);
+	if (!m->session_timer) {
+		group_member_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int group_member_add(struct group *g, struct group_member *m)
+{
+	return group_array_push((void ***)&g->members, &g->members_count, &g->members_cap, m);
 }
 
 struct group_member *group_member_find(struct group *g, struct kstr member_id)
@@ -391,20 +436,15 @@ static int group_member_set_client(struct group_member *m, const struct group_jo
 /* Takes ownership of member_id (also on failure). */
 static struct group_member *group_member_new(struct group *g, char *member_id, const struct group_join_params *p)
 {
-	struct group_member *m = calloc(1, sizeof *m);
-	if (!m) {
-		free(member_id);
+	struct group_member *m = group_member_alloc(g, member_id);
+	if (!m)
 		return NULL;
-	}
-	m->group = g;
-	m->member_id = member_id;
 	if (p->group_instance_id.len >= 0) {
 		m->group_instance_id = kstr_dup(p->group_instance_id);
 		if (!m->group_instance_id)
 			goto err;
 	}
-	m->session_timer = evtimer_new(g->coord->base, group_session_expired_cb, m);
-	if (!m->session_timer || group_member_set_protocols(m, p) || group_member_set_client(m, p))
+	if (group_member_set_protocols(m, p) || group_member_set_client(m, p))
 		goto err;
 	return m;
 err:
@@ -585,6 +625,7 @@ static void group_persist(struct group *g, group_store_done_cb done, void *done_
 		.members_count = g->members_count,
 	};
 	struct group_store *s = g->coord->store;
+	g->persisted = true;
 	s->ops->store_group(s->impl, &rec, done, done_arg);
 	free(ms);
 }
@@ -1031,6 +1072,11 @@ void group_join(struct group_coordinator *c, const struct group_join_params *p, 
 		group_join_fail(cb, arg, KERR_INVALID_GROUP_ID, "");
 		return;
 	}
+	int16_t gate = group_gate(c, p->group_id);
+	if (gate != KERR_NONE) {
+		group_join_fail(cb, arg, gate, "");
+		return;
+	}
 	if (p->session_timeout_ms < c->cfg.min_session_timeout_ms ||
 	    p->session_timeout_ms > c->cfg.max_session_timeout_ms) {
 		group_join_fail(cb, arg, KERR_INVALID_SESSION_TIMEOUT, "");
@@ -1146,6 +1192,11 @@ void group_sync(struct group_coordinator *c, const struct group_sync_params *p, 
 		group_sync_fail(cb, arg, KERR_INVALID_GROUP_ID);
 		return;
 	}
+	int16_t gate = group_gate(c, p->group_id);
+	if (gate != KERR_NONE) {
+		group_sync_fail(cb, arg, gate);
+		return;
+	}
 	struct group *g = group_find(c, p->group_id);
 	if (!g) {
 		group_sync_fail(cb, arg, KERR_UNKNOWN_MEMBER_ID);
@@ -1228,6 +1279,9 @@ int16_t group_heartbeat(struct group_coordinator *c, struct kstr group_id, int32
 {
 	if (group_id.len <= 0)
 		return KERR_INVALID_GROUP_ID;
+	int16_t gate = group_gate(c, group_id);
+	if (gate != KERR_NONE)
+		return gate;
 	struct group *g = group_find(c, group_id);
 	if (!g)
 		return KERR_UNKNOWN_MEMBER_ID;
@@ -1310,6 +1364,9 @@ int16_t group_leave(struct group_coordinator *c, struct kstr group_id, const str
 {
 	if (group_id.len <= 0)
 		return KERR_INVALID_GROUP_ID;
+	int16_t gate = group_gate(c, group_id);
+	if (gate != KERR_NONE)
+		return gate;
 	struct group *g = group_find(c, group_id);
 	if (!g) {
 		for (int32_t i = 0; i < n; i++)
@@ -1340,6 +1397,9 @@ int16_t group_describe(struct group_coordinator *c, struct kstr group_id, struct
 	memset(out, 0, sizeof *out);
 	if (group_id.len < 0)
 		return KERR_INVALID_GROUP_ID;
+	int16_t gate = group_gate(c, group_id);
+	if (gate != KERR_NONE)
+		return gate;
 	struct group *g = group_find(c, group_id);
 	if (!g) {
 		out->group_id = NULL;
@@ -1391,10 +1451,15 @@ int group_list(struct group_coordinator *c, struct group_summary **out, int32_t 
 	struct group_summary *s = calloc((size_t)c->groups_count, sizeof *s);
 	if (!s)
 		return -1;
-	for (int32_t i = 0; i < c->groups_count; i++)
-		group_summarize(c->groups[i], &s[i]);
+	int32_t k = 0;
+	for (int32_t i = 0; i < c->groups_count; i++) {
+		/* Groups of a partition still loading are not listed yet. */
+		const char *id = c->groups[i]->group_id;
+		if (group_gate(c, (struct kstr){id, (int32_t)strlen(id)}) == KERR_NONE)
+			group_summarize(c->groups[i], &s[k++]);
+	}
 	*out = s;
-	*n = c->groups_count;
+	*n = k;
 	return 0;
 }
 
@@ -1431,6 +1496,16 @@ struct group_coordinator *group_coordinator_new(struct event_base *base, const s
 	return c;
 }
 
+void group_coordinator_set_store(struct group_coordinator *c, struct group_store *store)
+{
+	c->store = store ? store : group_store_noop();
+}
+
+struct group_store *group_coordinator_store(const struct group_coordinator *c)
+{
+	return c->store;
+}
+
 const struct group_config *group_coordinator_config(const struct group_coordinator *c)
 {
 	return &c->cfg;
@@ -1453,8 +1528,14 @@ void group_coordinator_free(struct group_coordinator *c)
 {
 	if (!c)
 		return;
+	/* Groups first: their waiting members are answered; then the store,
+	 * whose pending writes complete and find no group left. */
 	for (int32_t i = 0; i < c->groups_count; i++)
 		group_free(c->groups[i], KERR_NOT_COORDINATOR);
+	c->groups_count = 0;
+	if (c->store->ops->free)
+		c->store->ops->free(c->store->impl);
+	c->store = group_store_noop();
 	free(c->groups);
 	free(c->host_copy);
 	free(c);

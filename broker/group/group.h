@@ -17,9 +17,13 @@
  * returns, and must not call back into the coordinator.
  *
  * State is in memory; what must survive a restart goes through the store
- * interface of group_store.h (a no-op for now; later the replicated
- * __consumer_offsets topic). Timers (session expiry, rebalance timeout,
- * group.initial.rebalance.delay.ms) run on the event_base.
+ * interface of group_store.h: the replicated __consumer_offsets topic
+ * (group_topic.h), from which a coordinator that becomes leader of one of its
+ * partitions loads that partition's groups. The store's gate decides which
+ * groups this coordinator serves; every API answers the gate's error
+ * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) for the others. Timers
+ * (session expiry, rebalance timeout, group.initial.rebalance.delay.ms) run
+ * on the event_base.
  *
  * Threading: everything runs on the event_base's thread.
  */
@@ -63,6 +67,12 @@ struct group_coordinator *group_coordinator_new(struct event_base *base, const s
 void group_coordinator_free(struct group_coordinator *c);
 /* The configuration in use (host is the coordinator's copy). */
 const struct group_config *group_coordinator_config(const struct group_coordinator *c);
+/* Replaces the store. `store` is borrowed, unless its ops have `free`: then
+ * the coordinator owns it and frees it in group_coordinator_free. Set it
+ * before any group exists (groups already in memory were not persisted). */
+void group_coordinator_set_store(struct group_coordinator *c, struct group_store *store);
+/* The store in use (the no-op store when none was set). */
+struct group_store *group_coordinator_store(const struct group_coordinator *c);
 /* Changes the advertised endpoint (a listener bound to port 0 learns its port
  * late). `host` is copied. Returns 0, or -1 on out of memory. */
 int group_coordinator_set_endpoint(struct group_coordinator *c, int32_t node_id, const char *host, int32_t port);
@@ -195,6 +205,14 @@ const struct group_offset *group_offset_get(struct group_coordinator *c, struct 
 /* Every committed offset of the group, sorted by (topic, partition); *n = 0
  * for an unknown group. Valid until the next call into the coordinator. */
 const struct group_offset *group_offset_list(struct group_coordinator *c, struct kstr group_id, int32_t *n);
+
+/* DeleteGroups of one group (Kafka's handleDeleteGroups): an Empty group
+ * goes with its committed offsets; their tombstones are written to the
+ * store (not awaited, as Kafka appends them without waiting). Returns
+ * KERR_NONE, INVALID_GROUP_ID, GROUP_ID_NOT_FOUND (unknown), NON_EMPTY_GROUP
+ * (it has members or a rebalance is under way), or the gate's error
+ * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). */
+int16_t group_delete(struct group_coordinator *c, struct kstr group_id);
 
 /* ---- ListGroups, DescribeGroups ---- */
 

@@ -90,6 +90,18 @@ int group_offsets_put(struct group_offsets *o, struct kstr topic, int32_t partit
 	return 0;
 }
 
+bool group_offsets_remove(struct group_offsets *o, struct kstr topic, int32_t partition)
+{
+	int32_t i = group_offsets_search(o, topic, partition);
+	if (i < 0)
+		return false;
+	free(o->items[i].topic);
+	free(o->items[i].metadata);
+	memmove(&o->items[i], &o->items[i + 1], (size_t)(o->count - i - 1) * sizeof *o->items);
+	o->count--;
+	return true;
+}
+
 void group_offsets_free(struct group_offsets *o)
 {
 	for (int32_t i = 0; i < o->count; i++) {
@@ -196,6 +208,11 @@ void group_offset_commit(struct group_coordinator *c, const struct group_commit_
 		group_commit_fail(entries, n, KERR_INVALID_GROUP_ID, cb, arg);
 		return;
 	}
+	int16_t gate = group_gate(c, p->group_id);
+	if (gate != KERR_NONE) {
+		group_commit_fail(entries, n, gate, cb, arg);
+		return;
+	}
 	struct group *g = group_find(c, p->group_id);
 	bool created = false;
 	if (!g) {
@@ -247,7 +264,11 @@ void group_offset_commit(struct group_coordinator *c, const struct group_commit_
 			continue;
 		}
 		*e->error = KERR_NONE;
-		ctx->entries[ctx->count++] = *e;
+		ctx->entries[ctx->count] = *e;
+		/* The broker's clock, unless the request named a time (v1). */
+		if (e->commit_timestamp_ms < 0)
+			ctx->entries[ctx->count].commit_timestamp_ms = ctx->now_ms;
+		ctx->count++;
 	}
 	c->store->ops->store_offsets(c->store->impl, ctx->group_id, ctx->entries, ctx->count, group_commit_done, ctx);
 }
@@ -256,10 +277,9 @@ void group_offset_commit(struct group_coordinator *c, const struct group_commit_
 
 int16_t group_offset_fetch_check(struct group_coordinator *c, struct kstr group_id)
 {
-	(void)c;
 	if (group_id.len < 0)
 		return KERR_INVALID_GROUP_ID;
-	return KERR_NONE;
+	return group_gate(c, group_id);
 }
 
 const struct group_offset *group_offset_get(struct group_coordinator *c, struct kstr group_id, struct kstr topic,
@@ -280,4 +300,111 @@ const struct group_offset *group_offset_list(struct group_coordinator *c, struct
 	}
 	*n = g->offsets.count;
 	return g->offsets.items;
+}
+
+/* ---- retention ---- */
+
+static void group_tombstones_logged_cb(void *arg, int16_t err)
+{
+	char *group_id = arg;
+	if (err != KERR_NONE)
+		tlog(TLOG_WARN, "group", "group=%s: writing offset tombstones failed: error %d", group_id, err);
+	free(group_id);
+}
+
+/* Expires the offsets of one group; returns how many went. */
+static int32_t group_expire_group(struct group *g, int64_t now_ms, int64_t retention_ms)
+{
+	bool empty = g->state == GROUP_EMPTY && g->members_count == 0 && g->pending_count == 0;
+	if (!empty || g->offsets.count == 0)
+		return 0;
+	/* KIP-211: a consumer group's offsets expire together, counted from
+	 * the moment it became Empty; offsets committed outside group
+	 * management (no protocol type) each from its own commit. */
+	bool by_state = g->protocol_type != NULL && g->state_timestamp_ms >= 0;
+	struct group_offset *gone = calloc((size_t)g->offsets.count, sizeof *gone);
+	if (!gone)
+		return 0;
+	int32_t n = 0;
+	for (int32_t i = 0; i < g->offsets.count; i++) {
+		const struct group_offset *o = &g->offsets.items[i];
+		int64_t base = by_state ? g->state_timestamp_ms : o->commit_timestamp_ms;
+		if (base + retention_ms <= now_ms)
+			gone[n++] = *o; /* strings still owned by the table */
+	}
+	if (n == 0) {
+		free(gone);
+		return 0;
+	}
+	struct group_coordinator *c = g->coord;
+	tlog(TLOG_INFO, "group", "group=%s: %d committed offset(s) expired (offsets.retention.minutes)", g->group_id,
+	     (int)n);
+	if (c->store->ops->delete_offsets) {
+		char *id = strdup(g->group_id);
+		if (id)
+			c->store->ops->delete_offsets(c->store->impl, g->group_id, gone, n, group_tombstones_logged_cb, id);
+	}
+	for (int32_t i = 0; i < n; i++) {
+		struct kstr t = {gone[i].topic, (int32_t)strlen(gone[i].topic)};
+		/* Removing frees the topic string: copy the key first. */
+		char *topic = kstr_dup(t);
+		int32_t part = gone[i].partition;
+		if (topic) {
+			struct kstr tk = {topic, t.len};
+			(void)group_offsets_remove(&g->offsets, tk, part);
+			free(topic);
+		}
+	}
+	free(gone);
+	return n;
+}
+
+int32_t group_expire_offsets(struct group_coordinator *c, int64_t now_ms, int64_t retention_ms, group_match_fn match,
+			     void *arg)
+{
+	int32_t total = 0;
+	for (int32_t i = 0; i < c->groups_count;) {
+		struct group *g = c->groups[i];
+		if (match && !match(arg, g->group_id)) {
+			i++;
+			continue;
+		}
+		int32_t n = group_expire_group(g, now_ms, retention_ms);
+		total += n;
+		int32_t before = c->groups_count;
+		if (n > 0)
+			group_maybe_forget(g); /* Empty without offsets: the group goes too */
+		if (c->groups_count == before)
+			i++;
+	}
+	return total;
+}
+
+/* ---- DeleteGroups ---- */
+
+int16_t group_delete(struct group_coordinator *c, struct kstr group_id)
+{
+	if (group_id.len <= 0)
+		return KERR_INVALID_GROUP_ID;
+	int16_t gate = group_gate(c, group_id);
+	if (gate != KERR_NONE)
+		return gate;
+	struct group *g = group_find(c, group_id);
+	if (g == NULL || g->state == GROUP_DEAD)
+		return KERR_GROUP_ID_NOT_FOUND;
+	if (g->state != GROUP_EMPTY || g->members_count > 0 || g->pending_count > 0)
+		return KERR_NON_EMPTY_GROUP;
+	const struct group_store_ops *ops = c->store->ops;
+	if (g->offsets.count > 0 && ops->delete_offsets) {
+		char *id = strdup(g->group_id);
+		if (id)
+			ops->delete_offsets(c->store->impl, g->group_id, g->offsets.items, g->offsets.count,
+					    group_tombstones_logged_cb, id);
+	}
+	tlog(TLOG_INFO, "group", "group=%s: deleted with %d committed offset(s)", g->group_id, (int)g->offsets.count);
+	group_offsets_free(&g->offsets);
+	/* Empty without offsets now: forgetting it writes its metadata
+	 * tombstone when it had a record. */
+	group_maybe_forget(g);
+	return KERR_NONE;
 }

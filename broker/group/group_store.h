@@ -2,9 +2,10 @@
  *
  * The coordinator's state machine decides; the store makes a decision
  * durable before it is acknowledged, as Kafka's GroupMetadataManager appends
- * to __consumer_offsets before answering SyncGroup and OffsetCommit. Today
- * the only store is the no-op one (state is in memory); the replicated
- * __consumer_offsets topic will implement the same two operations.
+ * to __consumer_offsets before answering SyncGroup and OffsetCommit. Two
+ * stores exist: the no-op one (state in memory only; unit tests) and the
+ * __consumer_offsets topic (group_topic.h), which also says which groups
+ * this broker coordinates right now (the gate).
  *
  * Both operations complete through `done(done_arg, error)`, exactly once, now
  * or later, on the coordinator's thread, with KERR_NONE or a Kafka error code
@@ -49,9 +50,24 @@ struct group_store_ops {
 	/* Persists a group's metadata (after a rebalance, or when it empties). */
 	void (*store_group)(void *impl, const struct group_store_group *g, group_store_done_cb done, void *done_arg);
 	/* Persists offset commits of one group (Kafka's OffsetCommitValue records);
-	 * entries' `error` fields are not the store's to write. */
+	 * entries' `error` fields are not the store's to write; every entry's
+	 * commit_timestamp_ms is set (>= 0). */
 	void (*store_offsets)(void *impl, const char *group_id, const struct group_offset_entry *entries, int32_t n,
 			      group_store_done_cb done, void *done_arg);
+	/* Optional (NULL: nothing persisted). Tombstones: the group's metadata
+	 * record, or the given offsets of the group, are deleted. */
+	void (*delete_group)(void *impl, const char *group_id, group_store_done_cb done, void *done_arg);
+	void (*delete_offsets)(void *impl, const char *group_id, const struct group_offset *offsets, int32_t n,
+			       group_store_done_cb done, void *done_arg);
+	/* Optional (NULL: this coordinator serves every group). KERR_NONE when
+	 * it serves `group_id` now; otherwise the error every group API answers
+	 * (Kafka's validateGroupStatus): NOT_COORDINATOR,
+	 * COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE. Must not
+	 * call back into the coordinator. */
+	int16_t (*gate)(void *impl, struct kstr group_id);
+	/* Optional: frees the store. Called by group_coordinator_free once every
+	 * group is gone; pending operations complete (with an error) from it. */
+	void (*free)(void *impl);
 };
 
 struct group_store {
