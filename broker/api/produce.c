@@ -28,6 +28,7 @@
 
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
+#include "broker/group/group_log.h"
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
@@ -496,6 +497,10 @@ static void produce_partition(struct produce_ctx *ctx, struct produce_topic_data
 	out->error_message.len = -1;
 	if (ctx->pr.acks != 0 && ctx->pr.acks != 1 && ctx->pr.acks != -1)
 		err = KERR_INVALID_REQUIRED_ACKS;
+	else if (td->name.len == (int32_t)strlen(GROUP_LOG_TOPIC) &&
+		 memcmp(td->name.p, GROUP_LOG_TOPIC, strlen(GROUP_LOG_TOPIC)) == 0)
+		err = KERR_INVALID_TOPIC_EXCEPTION; /* internal: written by the group coordinator only (Kafka's
+						      * ReplicaManager refuses clients the same way) */
 	else if (!p)
 		err = lookup_err;
 	else {

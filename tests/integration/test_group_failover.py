@@ -316,3 +316,21 @@ def test_lone_broker_keeps_groups_across_a_restart(broker_factory):
     # The group record came back too: Empty after its member left, generation 2.
     err, state, members = describe_group(b, "g-solo")
     assert (err, state, members) == (0, "Empty", [])
+
+
+def test_clients_cannot_write_the_offsets_topic(broker_factory):
+    """__consumer_offsets is internal: a client's produce to it gets
+    INVALID_TOPIC_EXCEPTION and appends nothing (Kafka's ReplicaManager)."""
+    from confluent_kafka import Consumer
+
+    b = broker_factory(props=GROUP_PROPS)
+    create_topic(b.bootstrap, "any", 1)
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "g-internal", "enable.auto.commit": False})
+    c.subscribe(["any"])
+    c.poll(2)  # joins: the offsets topic exists now
+    c.close()
+    with kwire.Conn(b.bootstrap) as k:
+        end = k.list_offsets(OFFSETS_TOPIC, 0, kwire.LATEST)
+        r = k.produce(OFFSETS_TOPIC, 0, kwire.record_batch([(b"k", b"v", [])]))
+        assert r["error_code"] == 17, r  # INVALID_TOPIC_EXCEPTION
+        assert k.list_offsets(OFFSETS_TOPIC, 0, kwire.LATEST) == end
