@@ -8,5 +8,6 @@ int topics_main(int argc, char **argv);
 int console_produce_main(int argc, char **argv);
 int console_consume_main(int argc, char **argv);
 int metadata_quorum_main(int argc, char **argv);
+int groups_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static void main_usage(FILE *out)
 	      "  topics    create, list, describe and delete topics     (kafka-topics.sh)\n"
 	      "  produce   send stdin lines as records                 (kafka-console-producer.sh)\n"
 	      "  consume   print a topic's records                     (kafka-console-consumer.sh)\n"
+	      "  groups    list/describe/delete groups, reset offsets  (kafka-consumer-groups.sh)\n"
 	      "  metadata-quorum  describe the metadata quorum         (kafka-metadata-quorum.sh)\n"
 	      "\n"
 	      "Run 'tern COMMAND --help' for a command's options. Every command needs\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		return console_consume_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "metadata-quorum") == 0)
 		return metadata_quorum_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "groups") == 0)
+		return groups_main(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (see tern --help)", cmd);
 	return 1;
 }
