@@ -16,6 +16,7 @@
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/describe_configs.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/delete_groups.h"
 #include "broker/protocol/describe_groups.h"
 #include "broker/protocol/describe_quorum.h"
 #include "broker/protocol/allocate_producer_ids.h"
@@ -84,6 +85,8 @@ const struct api_entry api_table[] = {
 	 DESCRIBE_CONFIGS_FLEXIBLE_VERSION, api_describe_configs_handle, NULL, false},
 	{37, "CreatePartitions", CREATE_PARTITIONS_MIN_VERSION, CREATE_PARTITIONS_MAX_VERSION,
 	 CREATE_PARTITIONS_FLEXIBLE_VERSION, api_create_partitions_handle, NULL, false},
+	{DELETE_GROUPS_API_KEY, "DeleteGroups", DELETE_GROUPS_MIN_VERSION, DELETE_GROUPS_MAX_VERSION,
+	 DELETE_GROUPS_FLEXIBLE_VERSION, api_delete_groups_handle, NULL, false},
 	{44, "IncrementalAlterConfigs", INCREMENTAL_ALTER_CONFIGS_MIN_VERSION, INCREMENTAL_ALTER_CONFIGS_MAX_VERSION,
 	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL, false},
 	{DESCRIBE_QUORUM_API_KEY, "DescribeQuorum", DESCRIBE_QUORUM_MIN_VERSION, DESCRIBE_QUORUM_MAX_VERSION,

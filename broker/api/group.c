@@ -19,6 +19,7 @@
 #include "broker/group/group_topic.h"
 #include "broker/logger.h"
 #include "broker/net/net.h"
+#include "broker/protocol/delete_groups.h"
 #include "broker/protocol/describe_groups.h"
 #include "broker/protocol/errors.h"
 #include "broker/protocol/find_coordinator.h"
@@ -733,6 +734,43 @@ void api_list_groups_handle(struct api_request *req)
 	free(out.groups);
 	free(all);
 	list_groups_request_free(&in);
+	api_group_respond(req, &w);
+}
+
+/* ---- DeleteGroups ---- */
+
+/* Kafka's handleDeleteGroups: each group on its own - an Empty one goes with
+ * its offsets (tombstones in __consumer_offsets), one with members answers
+ * NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND, one coordinated
+ * elsewhere NOT_COORDINATOR. */
+void api_delete_groups_handle(struct api_request *req)
+{
+	int16_t v = req->hdr.api_version;
+	struct delete_groups_request in;
+	if (delete_groups_request_decode(&req->body, v, &in) != 0) {
+		api_close(req);
+		return;
+	}
+	struct group_coordinator *c = api_group_coord(req);
+	struct delete_groups_response out;
+	memset(&out, 0, sizeof out);
+	struct kwriter w;
+	kw_init(&w, 64);
+	if (in.groups_names_count > 0) {
+		out.results = calloc((size_t)in.groups_names_count, sizeof *out.results);
+		if (out.results == NULL)
+			w.err = -1;
+	}
+	for (int32_t i = 0; out.results != NULL && i < in.groups_names_count; i++) {
+		out.results[i].group_id = in.groups_names[i];
+		out.results[i].error_code =
+			c != NULL ? group_delete(c, in.groups_names[i]) : KERR_COORDINATOR_NOT_AVAILABLE;
+		out.results_count++;
+	}
+	if (kw_ok(&w))
+		delete_groups_response_encode(&w, v, &out);
+	free(out.results);
+	delete_groups_request_free(&in);
 	api_group_respond(req, &w);
 }
 
