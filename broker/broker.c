@@ -9,6 +9,7 @@
 #include "broker/api/api.h"
 #include "broker/broker_internal.h"
 #include "broker/group/group.h"
+#include "broker/group/group_topic.h"
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/metadata.h"
@@ -40,12 +41,12 @@ int64_t broker_partition_hw(const struct broker *b, const struct partition *p)
 
 bool broker_partition_set_hw(struct broker *b, struct partition *p, int64_t hw)
 {
-	(void)b;
 	if (hw <= p->high_watermark)
 		return false;
 	p->high_watermark = hw;
 	log_set_high_watermark(p->log, hw);
 	api_produce_hw_advanced(p);
+	group_topic_hw_moved(b, p);
 	return true;
 }
 

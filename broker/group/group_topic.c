@@ -25,7 +25,9 @@
  * fetch moves it, and nothing tells this module when (produce's waiters are
  * completed from broker_partition_set_hw). The kernel rounds the wait up:
  * a commit with replicas takes ~4 ms here where a produce takes ~0.2 ms. */
-#define GT_HW_POLL_MS 1
+/* Waiting writes are completed when the high watermark of their partition
+ * moves (group_topic_hw_moved); this poll only catches their deadlines. */
+#define GT_HW_POLL_MS 50
 /* How often a FindCoordinator waiting for the topic's creation looks again. */
 #define GT_READY_POLL_MS 20
 /* A creation request is repeated at most this often while clients ask. */
@@ -683,6 +685,19 @@ int group_topic_coordinator(struct group_topic *gt, struct kstr group_id, int32_
 }
 
 /* ---- creation of the store ---- */
+
+void group_topic_hw_moved(struct broker *b, const struct partition *p)
+{
+	if (b == NULL || b->groups == NULL || p == NULL || strcmp(p->topic->name, GROUP_LOG_TOPIC) != 0)
+		return;
+	struct group_store *s = group_coordinator_store(b->groups);
+	if (s->ops != &group_topic_ops)
+		return;
+	struct group_topic *gt = s->impl;
+	/* On the next loop turn: the caller may be in the middle of a fetch. */
+	if (gt->hw_timer != NULL && evtimer_pending(gt->hw_timer, NULL))
+		event_active(gt->hw_timer, EV_TIMEOUT, 1);
+}
 
 struct group_topic *group_topic_get(struct broker *b)
 {

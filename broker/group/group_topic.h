@@ -49,6 +49,11 @@ struct group_topic *group_topic_get(struct broker *b);
  * the store only when __consumer_offsets exists. */
 void group_topic_sync(struct broker *b);
 
+/* The high watermark of local partition `p` moved (broker.c): writes of
+ * __consumer_offsets waiting for it complete on the next loop turn. */
+struct partition;
+void group_topic_hw_moved(struct broker *b, const struct partition *p);
+
 /* Returned by group_topic_coordinator while the topic is being created. */
 #define GROUP_TOPIC_PENDING (-1)
 
