@@ -134,6 +134,7 @@ void api_offset_fetch_handle(struct api_request *req);
 void api_list_groups_handle(struct api_request *req);
 void api_describe_groups_handle(struct api_request *req);
 void api_delete_groups_handle(struct api_request *req);
+void api_offset_delete_handle(struct api_request *req);
 /* The metadata quorum (api/describe_quorum.c). */
 void api_describe_quorum_handle(struct api_request *req);
 bool api_describe_quorum_available(const struct broker *b);

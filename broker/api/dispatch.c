@@ -30,6 +30,7 @@
 #include "broker/protocol/leave_group.h"
 #include "broker/protocol/list_groups.h"
 #include "broker/protocol/offset_commit.h"
+#include "broker/protocol/offset_delete.h"
 #include "broker/protocol/offset_fetch.h"
 #include "broker/protocol/offset_for_leader_epoch.h"
 #include "broker/protocol/sync_group.h"
@@ -89,6 +90,8 @@ const struct api_entry api_table[] = {
 	 DELETE_GROUPS_FLEXIBLE_VERSION, api_delete_groups_handle, NULL, false},
 	{44, "IncrementalAlterConfigs", INCREMENTAL_ALTER_CONFIGS_MIN_VERSION, INCREMENTAL_ALTER_CONFIGS_MAX_VERSION,
 	 INCREMENTAL_ALTER_CONFIGS_FLEXIBLE_VERSION, api_incremental_alter_configs_handle, NULL, false},
+	{OFFSET_DELETE_API_KEY, "OffsetDelete", OFFSET_DELETE_MIN_VERSION, OFFSET_DELETE_MAX_VERSION,
+	 OFFSET_DELETE_FLEXIBLE_VERSION, api_offset_delete_handle, NULL, false},
 	{DESCRIBE_QUORUM_API_KEY, "DescribeQuorum", DESCRIBE_QUORUM_MIN_VERSION, DESCRIBE_QUORUM_MAX_VERSION,
 	 DESCRIBE_QUORUM_FLEXIBLE_VERSION, api_describe_quorum_handle, api_describe_quorum_available, false},
 	{ALTER_PARTITION_API_KEY, "AlterPartition", ALTER_PARTITION_MIN_VERSION, ALTER_PARTITION_MAX_VERSION,

@@ -1,9 +1,10 @@
 /* Handlers of the classic consumer-group APIs: FindCoordinator, JoinGroup,
  * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, ListGroups,
- * DescribeGroups. Each decodes with its codec, asks the coordinator
- * (broker/group/group.h) and encodes the answer.
+ * DescribeGroups, DeleteGroups, OffsetDelete. Each decodes with its codec,
+ * asks the coordinator (broker/group/group.h) and encodes the answer.
  *
- * JoinGroup, SyncGroup and OffsetCommit may complete later: their context
+ * JoinGroup, SyncGroup, OffsetCommit and OffsetDelete may complete later:
+ * their context
  * keeps the api_request (and with it the frame the decoded views point into)
  * until the coordinator's callback responds.
  */
@@ -28,6 +29,7 @@
 #include "broker/protocol/leave_group.h"
 #include "broker/protocol/list_groups.h"
 #include "broker/protocol/offset_commit.h"
+#include "broker/protocol/offset_delete.h"
 #include "broker/protocol/offset_fetch.h"
 #include "broker/protocol/sync_group.h"
 #include "broker/topics.h"
@@ -772,6 +774,121 @@ void api_delete_groups_handle(struct api_request *req)
 	free(out.results);
 	delete_groups_request_free(&in);
 	api_group_respond(req, &w);
+}
+
+/* ---- OffsetDelete ---- */
+
+struct api_offset_delete_ctx {
+	struct api_request *req;
+	struct offset_delete_request in; /* views into req's frame */
+	struct offset_delete_response out;
+	struct group_offset_delete_entry *entries;
+};
+
+static void api_offset_delete_ctx_free(struct api_offset_delete_ctx *ctx)
+{
+	offset_delete_response_free(&ctx->out);
+	offset_delete_request_free(&ctx->in);
+	free(ctx->entries);
+	free(ctx);
+}
+
+static void api_offset_delete_done(void *arg, int16_t err)
+{
+	struct api_offset_delete_ctx *ctx = arg;
+	struct api_request *req = ctx->req;
+	struct offset_delete_response *out = &ctx->out;
+	if (err != KERR_NONE) {
+		/* Kafka's OffsetDeleteRequest.getErrorResponse: the group's error
+		 * alone, no partition. */
+		out->error_code = err;
+		for (int32_t i = 0; i < out->topics_count; i++)
+			free(out->topics[i].partitions);
+		free(out->topics);
+		out->topics = NULL;
+		out->topics_count = 0;
+	}
+	struct kwriter w;
+	kw_init(&w, 64);
+	offset_delete_response_encode(&w, req->hdr.api_version, out);
+	api_offset_delete_ctx_free(ctx);
+	api_group_respond(req, &w);
+}
+
+/* Kafka's handleOffsetDeleteRequest: partitions of topics (or partition
+ * indexes) the cluster does not have answer UNKNOWN_TOPIC_OR_PARTITION here,
+ * from the metadata; the coordinator decides the others (group.h,
+ * group_offset_delete). The answer keeps the request's topics and order. */
+void api_offset_delete_handle(struct api_request *req)
+{
+	struct api_offset_delete_ctx *ctx = calloc(1, sizeof *ctx);
+	if (ctx == NULL) {
+		api_close(req);
+		return;
+	}
+	ctx->req = req;
+	if (offset_delete_request_decode(&req->body, req->hdr.api_version, &ctx->in) != 0) {
+		free(ctx);
+		api_close(req);
+		return;
+	}
+	struct offset_delete_request *in = &ctx->in;
+	struct offset_delete_response *out = &ctx->out;
+	int64_t total = 0;
+	bool oom = false;
+	if (in->topics_count > 0) {
+		out->topics = calloc((size_t)in->topics_count, sizeof *out->topics);
+		oom = out->topics == NULL;
+	}
+	for (int32_t i = 0; !oom && i < in->topics_count; i++) {
+		const struct offset_delete_request_topic *t = &in->topics[i];
+		struct offset_delete_response_topic *rt = &out->topics[i];
+		out->topics_count = i + 1;
+		rt->name = t->name;
+		if (t->partitions_count > 0) {
+			rt->partitions = calloc((size_t)t->partitions_count, sizeof *rt->partitions);
+			if (rt->partitions == NULL) {
+				oom = true;
+				break;
+			}
+		}
+		rt->partitions_count = t->partitions_count;
+		total += t->partitions_count;
+	}
+	if (!oom && total > 0) {
+		ctx->entries = calloc((size_t)total, sizeof *ctx->entries);
+		oom = ctx->entries == NULL;
+	}
+	if (oom) {
+		api_offset_delete_ctx_free(ctx);
+		api_close(req);
+		return;
+	}
+	int32_t n = 0;
+	for (int32_t i = 0; i < in->topics_count; i++) {
+		const struct offset_delete_request_topic *t = &in->topics[i];
+		for (int32_t j = 0; j < t->partitions_count; j++) {
+			struct offset_delete_response_partition *rp = &out->topics[i].partitions[j];
+			rp->partition_index = t->partitions[j];
+			int16_t lookup_err = KERR_NONE;
+			if (req->broker != NULL &&
+			    !broker_leader_partition(req->broker, t->name, t->partitions[j], &lookup_err) &&
+			    lookup_err == KERR_UNKNOWN_TOPIC_OR_PARTITION) {
+				rp->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				continue;
+			}
+			struct group_offset_delete_entry *e = &ctx->entries[n++];
+			e->topic = t->name;
+			e->partition = t->partitions[j];
+			e->error = &rp->error_code;
+		}
+	}
+	struct group_coordinator *c = api_group_coord(req);
+	if (c == NULL) {
+		api_offset_delete_done(ctx, KERR_COORDINATOR_NOT_AVAILABLE);
+		return;
+	}
+	group_offset_delete(c, in->group_id, ctx->entries, n, api_offset_delete_done, ctx);
 }
 
 /* ---- DescribeGroups ---- */

@@ -214,6 +214,34 @@ const struct group_offset *group_offset_list(struct group_coordinator *c, struct
  * (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS). */
 int16_t group_delete(struct group_coordinator *c, struct kstr group_id);
 
+/* One partition of an OffsetDelete. The view and `error` must stay valid
+ * until the deletion's callback ran. */
+struct group_offset_delete_entry {
+	struct kstr topic;
+	int32_t partition;
+	int16_t *error; /* where this partition's outcome is written */
+};
+
+/* Called once the deletion is decided: KERR_NONE, every entry's *error
+ * written; or the group-level error, entries untouched (Kafka's response
+ * then carries no partition). */
+typedef void (*group_offset_delete_cb)(void *arg, int16_t error_code);
+
+/* OffsetDelete of one group (KIP-496, Kafka's handleDeleteOffsets).
+ * Group-level errors: INVALID_GROUP_ID, the gate's (NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS), GROUP_ID_NOT_FOUND (unknown or Dead),
+ * NON_EMPTY_GROUP (members, protocol type other than "consumer": their
+ * subscriptions cannot be read), or the store's error when the tombstones
+ * could not be written. Otherwise per partition: GROUP_SUBSCRIBED_TO_TOPIC
+ * for a topic a member of a non-Empty consumer group subscribes to (the
+ * offset stays), else NONE, the offset (if any) removed and its tombstone
+ * written. The callback runs once the tombstones are as durable as an
+ * OffsetCommit (acks=all), as Kafka's coordinator answers after its write
+ * committed. A group left Empty without offsets goes, with its metadata
+ * tombstone. */
+void group_offset_delete(struct group_coordinator *c, struct kstr group_id, struct group_offset_delete_entry *entries,
+			 int32_t n, group_offset_delete_cb cb, void *arg);
+
 /* ---- ListGroups, DescribeGroups ---- */
 
 struct group_member_summary {

@@ -1,4 +1,5 @@
-/* Committed offsets: the per-group table, OffsetCommit and OffsetFetch.
+/* Committed offsets: the per-group table, OffsetCommit, OffsetFetch,
+ * retention, DeleteGroups and OffsetDelete.
  *
  * OffsetCommit validation follows Kafka's GroupCoordinator.validateOffsetCommit:
  * a commit that names a member (generation >= 0, a member id or an instance
@@ -12,6 +13,7 @@
 #include "broker/group/group_internal.h"
 #include "broker/logger.h"
 #include "broker/protocol/errors.h"
+#include "broker/protocol/kreader.h"
 
 /* Orders a (topic, partition) key against a stored offset. */
 static int group_offsets_cmp(struct kstr topic, int32_t partition, const struct group_offset *o)
@@ -407,4 +409,169 @@ int16_t group_delete(struct group_coordinator *c, struct kstr group_id)
 	 * tombstone when it had a record. */
 	group_maybe_forget(g);
 	return KERR_NONE;
+}
+
+/* ---- OffsetDelete ---- */
+
+/* The protocol type of groups whose members' metadata is a consumer
+ * Subscription (Kafka's ConsumerProtocol.PROTOCOL_TYPE). */
+#define GROUP_CONSUMER_PROTOCOL_TYPE "consumer"
+
+/* Reads one member's consumer-protocol Subscription as Kafka's
+ * ClassicGroup.computeSubscribedTopics does: the version (any, >= 0), then
+ * the v0 fields every later version starts with (topics [string],
+ * user_data nullable bytes). Returns false when the bytes are not one;
+ * *subscribed is set when `topic` is among its topics. */
+static bool group_subscription_lists(const uint8_t *p, int32_t len, struct kstr topic, bool *subscribed)
+{
+	struct kreader r;
+	kr_init(&r, p, len > 0 ? (size_t)len : 0);
+	int16_t version = kr_i16(&r);
+	int32_t n = kr_array_len(&r, 2);
+	if (r.err || version < 0 || n < 0)
+		return false;
+	for (int32_t i = 0; i < n; i++) {
+		struct kstr t;
+		kr_string(&r, &t);
+		if (r.err)
+			return false;
+		if (t.len == topic.len && (t.len == 0 || memcmp(t.p, topic.p, (size_t)t.len) == 0))
+			*subscribed = true;
+	}
+	struct kbytes user_data;
+	kr_bytes(&r, &user_data);
+	return r.err == 0;
+}
+
+/* Whether a member of the non-Empty consumer group `g` may be consuming
+ * `topic`. Each member's metadata for the selected protocol is read; before
+ * a protocol is selected (the first rebalance), or for a member that lacks
+ * it, every protocol it offered (the selected one is among them, so the
+ * union never misses a topic). A member without metadata, or with bytes
+ * that are not a Subscription, makes every topic count as subscribed, as
+ * Kafka's newer coordinator (ClassicGroup.isSubscribedToTopic) answers for
+ * a consumer group whose subscriptions it cannot read: no offset a member
+ * may be using goes. */
+static bool group_subscribed_to(const struct group *g, struct kstr topic)
+{
+	bool subscribed = false;
+	for (int32_t i = 0; i < g->members_count; i++) {
+		const struct group_member *m = g->members[i];
+		const struct group_member_protocol *sel = NULL;
+		for (int32_t j = 0; g->protocol_name && j < m->protocols_count; j++)
+			if (strcmp(m->protocols[j].name, g->protocol_name) == 0)
+				sel = &m->protocols[j];
+		int32_t from = 0, to = m->protocols_count;
+		if (sel) {
+			from = (int32_t)(sel - m->protocols);
+			to = from + 1;
+		}
+		if (from == to)
+			return true; /* nothing says what it consumes */
+		for (int32_t j = from; j < to; j++)
+			if (!group_subscription_lists(m->protocols[j].metadata, m->protocols[j].metadata_len, topic,
+						      &subscribed))
+				return true;
+	}
+	return subscribed;
+}
+
+/* An OffsetDelete waiting for its tombstones. */
+struct group_offset_delete_ctx {
+	char *group_id;
+	int32_t count;
+	group_offset_delete_cb cb;
+	void *arg;
+};
+
+static void group_offset_delete_done(void *arg, int16_t err)
+{
+	struct group_offset_delete_ctx *ctx = arg;
+	if (err != KERR_NONE)
+		tlog(TLOG_WARN, "group", "group=%s: writing %d offset tombstone(s) failed: error %d", ctx->group_id,
+		     (int)ctx->count, err);
+	ctx->cb(ctx->arg, err);
+	free(ctx->group_id);
+	free(ctx);
+}
+
+void group_offset_delete(struct group_coordinator *c, struct kstr group_id, struct group_offset_delete_entry *entries,
+			 int32_t n, group_offset_delete_cb cb, void *arg)
+{
+	/* Only the offset APIs, DescribeGroups and DeleteGroups accept "" (Kafka's
+	 * GroupCoordinator.isValidGroupId); OffsetDelete is not among them. */
+	if (group_id.len <= 0) {
+		cb(arg, KERR_INVALID_GROUP_ID);
+		return;
+	}
+	int16_t gate = group_gate(c, group_id);
+	if (gate != KERR_NONE) {
+		cb(arg, gate);
+		return;
+	}
+	struct group *g = group_find(c, group_id);
+	if (g == NULL || g->state == GROUP_DEAD) {
+		cb(arg, KERR_GROUP_ID_NOT_FOUND);
+		return;
+	}
+	bool consumer = g->protocol_type != NULL && strcmp(g->protocol_type, GROUP_CONSUMER_PROTOCOL_TYPE) == 0;
+	bool empty = g->state == GROUP_EMPTY;
+	if (!empty && !consumer) {
+		cb(arg, KERR_NON_EMPTY_GROUP);
+		return;
+	}
+
+	/* The removed rows move here with their strings: the tombstones name
+	 * them after the table forgot them. */
+	struct group_offset *gone = n > 0 ? calloc((size_t)n, sizeof *gone) : NULL;
+	struct group_offset_delete_ctx *ctx = calloc(1, sizeof *ctx);
+	char *id = strdup(g->group_id);
+	if ((n > 0 && gone == NULL) || ctx == NULL || id == NULL) {
+		free(gone);
+		free(ctx);
+		free(id);
+		cb(arg, KERR_UNKNOWN_SERVER_ERROR);
+		return;
+	}
+	int32_t removed = 0;
+	for (int32_t i = 0; i < n; i++) {
+		struct group_offset_delete_entry *e = &entries[i];
+		if (!empty && group_subscribed_to(g, e->topic)) {
+			*e->error = KERR_GROUP_SUBSCRIBED_TO_TOPIC;
+			continue;
+		}
+		/* A partition without a committed offset has nothing to delete:
+		 * NONE all the same, as Kafka answers. */
+		*e->error = KERR_NONE;
+		int32_t at = group_offsets_search(&g->offsets, e->topic, e->partition);
+		if (at < 0)
+			continue;
+		gone[removed++] = g->offsets.items[at];
+		memmove(&g->offsets.items[at], &g->offsets.items[at + 1],
+			(size_t)(g->offsets.count - at - 1) * sizeof *g->offsets.items);
+		g->offsets.count--;
+	}
+	ctx->group_id = id;
+	ctx->count = removed;
+	ctx->cb = cb;
+	ctx->arg = arg;
+	if (removed > 0)
+		tlog(TLOG_INFO, "group", "group=%s: %d committed offset(s) deleted, %d left", g->group_id, (int)removed,
+		     (int)g->offsets.count);
+	/* From here on neither `entries` nor `ctx` may be touched: the
+	 * callback may run inside the store's call and free them. */
+	const struct group_store_ops *ops = c->store->ops;
+	if (removed > 0 && ops->delete_offsets)
+		ops->delete_offsets(c->store->impl, g->group_id, gone, removed, group_offset_delete_done, ctx);
+	else
+		group_offset_delete_done(ctx, KERR_NONE);
+	for (int32_t i = 0; i < removed; i++) {
+		free(gone[i].topic);
+		free(gone[i].metadata);
+	}
+	free(gone);
+	/* Kafka's cleanupGroupMetadata: an Empty group left without offsets
+	 * goes (with its metadata tombstone, after the offsets'). */
+	if (removed > 0)
+		group_maybe_forget(g);
 }

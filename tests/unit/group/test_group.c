@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "broker/group/group.h"
+#include "broker/group/group_store.h"
 #include "broker/logger.h"
 #include "broker/protocol/errors.h"
 
@@ -614,6 +615,351 @@ static void group_sync__wrong_protocol_name_is_inconsistent(void **state)
 	assert_int_equal(s.err, KERR_ILLEGAL_GENERATION);
 }
 
+/* ---- OffsetDelete ---- */
+
+/* A store that records the tombstones it is asked for and completes them
+ * at once, or (defer) when the test says so. */
+struct od_store {
+	struct group_store store;
+	int16_t gate;
+	int16_t fail; /* what delete_offsets completes with */
+	bool defer;
+	group_store_done_cb pending_done;
+	void *pending_arg;
+	int delete_offsets_calls;
+	int groups_deleted;
+	char tombstones[8][64]; /* "topic/partition", in the order written */
+	int32_t tombstones_count;
+};
+
+static struct od_store od;
+
+static void od_store_group(void *impl, const struct group_store_group *g, group_store_done_cb done, void *arg)
+{
+	(void)impl;
+	(void)g;
+	done(arg, KERR_NONE);
+}
+
+static void od_store_offsets(void *impl, const char *group_id, const struct group_offset_entry *e, int32_t n,
+			     group_store_done_cb done, void *arg)
+{
+	(void)impl;
+	(void)group_id;
+	(void)e;
+	(void)n;
+	done(arg, KERR_NONE);
+}
+
+static void od_delete_group(void *impl, const char *group_id, group_store_done_cb done, void *arg)
+{
+	struct od_store *s = impl;
+	(void)group_id;
+	s->groups_deleted++;
+	done(arg, KERR_NONE);
+}
+
+static void od_delete_offsets(void *impl, const char *group_id, const struct group_offset *o, int32_t n,
+			      group_store_done_cb done, void *arg)
+{
+	struct od_store *s = impl;
+	(void)group_id;
+	s->delete_offsets_calls++;
+	for (int32_t i = 0; i < n && s->tombstones_count < 8; i++)
+		snprintf(s->tombstones[s->tombstones_count++], sizeof s->tombstones[0], "%s/%d", o[i].topic,
+			 (int)o[i].partition);
+	if (s->defer) {
+		s->pending_done = done;
+		s->pending_arg = arg;
+		return;
+	}
+	done(arg, s->fail);
+}
+
+static int16_t od_gate(void *impl, struct kstr group_id)
+{
+	(void)group_id;
+	return ((struct od_store *)impl)->gate;
+}
+
+static const struct group_store_ops od_ops = {
+	.store_group = od_store_group,
+	.store_offsets = od_store_offsets,
+	.delete_group = od_delete_group,
+	.delete_offsets = od_delete_offsets,
+	.gate = od_gate,
+};
+
+static void od_attach(struct fixture *f)
+{
+	memset(&od, 0, sizeof od);
+	od.store.ops = &od_ops;
+	od.store.impl = &od;
+	group_coordinator_set_store(f->c, &od.store);
+}
+
+/* A consumer-protocol Subscription (ConsumerProtocolSubscription.json) of
+ * `version`: 0 has topics and user_data, 1 adds owned_partitions. Returns
+ * its length in buf. */
+static int32_t subscription(uint8_t *buf, int16_t version, const char *const *topics, int32_t n)
+{
+	int32_t len = 0;
+	buf[len++] = (uint8_t)(version >> 8);
+	buf[len++] = (uint8_t)version;
+	buf[len++] = 0;
+	buf[len++] = 0;
+	buf[len++] = 0;
+	buf[len++] = (uint8_t)n;
+	for (int32_t i = 0; i < n; i++) {
+		size_t tl = strlen(topics[i]);
+		buf[len++] = 0;
+		buf[len++] = (uint8_t)tl;
+		memcpy(buf + len, topics[i], tl);
+		len += (int32_t)tl;
+	}
+	for (int k = 0; k < 4; k++)
+		buf[len++] = 0xff; /* user_data: null */
+	if (version >= 1)
+		for (int k = 0; k < 4; k++)
+			buf[len++] = 0; /* owned_partitions: none */
+	return len;
+}
+
+static void join_protocols(struct fixture *f, const char *group, const struct join_group_request_protocol *protocols,
+			   int32_t n, struct join_slot *slot)
+{
+	memset(slot, 0, sizeof *slot);
+	struct group_join_params p = {
+		.group_id = KS(group),
+		.member_id = KS(""),
+		.group_instance_id = KNULL,
+		.client_id = KS("client"),
+		.client_host = KS("/127.0.0.1"),
+		.protocol_type = KS("consumer"),
+		.protocols = protocols,
+		.protocols_count = n,
+		.session_timeout_ms = SESSION_MS,
+		.rebalance_timeout_ms = 1000,
+		.reason = KNULL,
+	};
+	group_join(f->c, &p, join_cb, slot);
+}
+
+static void commit_one(struct fixture *f, const char *group, int32_t gen, const char *member, const char *topic,
+		       int32_t partition, int64_t offset)
+{
+	int16_t e = -1;
+	struct group_offset_entry ent = {KS(topic), partition, offset, -1, KNULL, -1, &e};
+	struct group_commit_params p = {KS(group), gen, KS(member), KNULL};
+	struct commit_slot cs = {0};
+	group_offset_commit(f->c, &p, &ent, 1, commit_cb, &cs);
+	assert_int_equal(cs.calls, 1);
+	assert_int_equal(e, KERR_NONE);
+}
+
+/* OffsetDelete of (topics[i], parts[i]) for i < n (n <= 4), answered at
+ * once; returns the group-level error, the partitions' in errs (-1 when
+ * not written). */
+static int16_t offset_delete(struct fixture *f, const char *group, const char *const *topics, const int32_t *parts,
+			     int32_t n, int16_t *errs)
+{
+	struct group_offset_delete_entry ents[4];
+	assert_true(n <= 4);
+	for (int32_t i = 0; i < n; i++) {
+		errs[i] = -1;
+		ents[i] = (struct group_offset_delete_entry){KS(topics[i]), parts[i], &errs[i]};
+	}
+	struct commit_slot ds = {0};
+	group_offset_delete(f->c, KS(group), ents, n, commit_cb, &ds);
+	assert_int_equal(ds.calls, 1);
+	return ds.err;
+}
+
+static void group_offset_delete__empty_group_tombstones_what_it_removes(void **state)
+{
+	struct fixture *f = *state;
+	od_attach(f);
+	commit_one(f, "simple", -1, "", "t1", 0, 10);
+	commit_one(f, "simple", -1, "", "t1", 1, 11);
+	commit_one(f, "simple", -1, "", "t2", 0, 20);
+
+	/* t1/7 has no committed offset: NONE all the same, no tombstone. The
+	 * answer waits for the tombstone to be written. */
+	od.defer = true;
+	int16_t e[2] = {-1, -1};
+	struct group_offset_delete_entry ents[] = {{KS("t1"), 0, &e[0]}, {KS("t1"), 7, &e[1]}};
+	struct commit_slot ds = {0};
+	group_offset_delete(f->c, KS("simple"), ents, 2, commit_cb, &ds);
+	assert_int_equal(ds.calls, 0);
+	assert_int_equal(od.delete_offsets_calls, 1);
+	assert_int_equal(od.tombstones_count, 1);
+	assert_string_equal(od.tombstones[0], "t1/0");
+	assert_null(group_offset_get(f->c, KS("simple"), KS("t1"), 0));
+	od.pending_done(od.pending_arg, KERR_NONE);
+	assert_int_equal(ds.calls, 1);
+	assert_int_equal(ds.err, KERR_NONE);
+	assert_int_equal(e[0], KERR_NONE);
+	assert_int_equal(e[1], KERR_NONE);
+	/* The others stay. */
+	assert_int_equal(group_offset_get(f->c, KS("simple"), KS("t1"), 1)->offset, 11);
+	assert_int_equal(group_offset_get(f->c, KS("simple"), KS("t2"), 0)->offset, 20);
+	assert_string_equal(state_of(f, "simple"), "Empty");
+
+	/* The last offsets go, and the group with them (Kafka's
+	 * cleanupGroupMetadata); a second delete finds no group. */
+	od.defer = false;
+	static const char *const rest_t[] = {"t2", "t1"};
+	static const int32_t rest_p[] = {0, 1};
+	assert_int_equal(offset_delete(f, "simple", rest_t, rest_p, 2, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_NONE);
+	assert_int_equal(e[1], KERR_NONE);
+	assert_int_equal(od.tombstones_count, 3);
+	assert_string_equal(od.tombstones[1], "t2/0");
+	assert_string_equal(od.tombstones[2], "t1/1");
+	assert_string_equal(state_of(f, "simple"), "Dead");
+	assert_int_equal(offset_delete(f, "simple", rest_t, rest_p, 2, e), KERR_GROUP_ID_NOT_FOUND);
+	assert_int_equal(e[0], -1); /* a group-level error writes no partition */
+	assert_int_equal(od.delete_offsets_calls, 2);
+}
+
+static void group_offset_delete__group_level_errors(void **state)
+{
+	struct fixture *f = *state;
+	od_attach(f);
+	static const char *const t[] = {"t"};
+	static const int32_t p0[] = {0};
+	int16_t e[1];
+	assert_int_equal(offset_delete(f, "", t, p0, 1, e), KERR_INVALID_GROUP_ID);
+	assert_int_equal(offset_delete(f, "nobody", t, p0, 1, e), KERR_GROUP_ID_NOT_FOUND);
+	assert_int_equal(e[0], -1);
+	int16_t ne = -1;
+	struct group_offset_delete_entry null_group = {KS("t"), 0, &ne};
+	struct commit_slot ds = {0};
+	group_offset_delete(f->c, KNULL, &null_group, 1, commit_cb, &ds);
+	assert_int_equal(ds.err, KERR_INVALID_GROUP_ID);
+
+	/* Members of another protocol type: their metadata cannot be read, so
+	 * the group's offsets are out of reach while it has members. */
+	commit_one(f, "connect-group", -1, "", "t", 0, 5);
+	struct join_slot a;
+	join_full(f, "connect-group", "", NULL, "connect", false, false, &a);
+	run_ms(f, INITIAL_DELAY_MS * 3);
+	assert_int_equal(a.err, KERR_NONE);
+	assert_int_equal(offset_delete(f, "connect-group", t, p0, 1, e), KERR_NON_EMPTY_GROUP);
+	assert_int_equal(group_offset_get(f->c, KS("connect-group"), KS("t"), 0)->offset, 5);
+	assert_int_equal(od.delete_offsets_calls, 0);
+
+	/* Once it is Empty the same request deletes. */
+	struct leave_group_request_member leave[] = {{KS(a.member_id), KNULL, KNULL}};
+	int16_t le;
+	assert_int_equal(group_leave(f->c, KS("connect-group"), leave, 1, &le), KERR_NONE);
+	assert_string_equal(state_of(f, "connect-group"), "Empty");
+	assert_int_equal(offset_delete(f, "connect-group", t, p0, 1, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_NONE);
+	assert_null(group_offset_get(f->c, KS("connect-group"), KS("t"), 0));
+	assert_int_equal(od.tombstones_count, 1);
+
+	/* A tombstone the store cannot write: the group's error. */
+	commit_one(f, "s", -1, "", "t", 0, 1);
+	od.fail = KERR_NOT_COORDINATOR;
+	assert_int_equal(offset_delete(f, "s", t, p0, 1, e), KERR_NOT_COORDINATOR);
+
+	/* The gate answers before anything is looked at. */
+	od.gate = KERR_COORDINATOR_LOAD_IN_PROGRESS;
+	assert_int_equal(offset_delete(f, "s", t, p0, 1, e), KERR_COORDINATOR_LOAD_IN_PROGRESS);
+	od.gate = KERR_NOT_COORDINATOR;
+	assert_int_equal(offset_delete(f, "nobody", t, p0, 1, e), KERR_NOT_COORDINATOR);
+}
+
+static void group_offset_delete__consumer_group_keeps_subscribed_topics(void **state)
+{
+	struct fixture *f = *state;
+	od_attach(f);
+	/* Offsets committed before anyone joined (a reset, say). */
+	commit_one(f, "cg", -1, "", "orders", 0, 5);
+	commit_one(f, "cg", -1, "", "payments", 0, 6);
+	commit_one(f, "cg", -1, "", "old", 0, 7);
+	commit_one(f, "cg", -1, "", "old", 1, 8);
+
+	uint8_t sub_a[64], sub_b[64];
+	static const char *const topics_a[] = {"orders"};
+	static const char *const topics_b[] = {"payments", "orders"};
+	int32_t la = subscription(sub_a, 0, topics_a, 1);
+	int32_t lb = subscription(sub_b, 1, topics_b, 2);
+	struct join_group_request_protocol pa[] = {{KS("range"), {sub_a, la}}};
+	struct join_group_request_protocol pb[] = {{KS("cooperative-sticky"), {sub_b, lb}}, {KS("range"), {sub_b, lb}}};
+	struct join_slot a, b;
+	join_protocols(f, "cg", pa, 1, &a);
+	join_protocols(f, "cg", pb, 2, &b);
+	assert_string_equal(state_of(f, "cg"), "PreparingRebalance");
+
+	/* No protocol selected yet: each member's every protocol counts. */
+	static const char *const t1[] = {"orders", "payments", "old", "never-committed"};
+	static const int32_t p1[] = {0, 0, 0, 3};
+	int16_t e[4];
+	assert_int_equal(offset_delete(f, "cg", t1, p1, 4, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+	assert_int_equal(e[1], KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+	assert_int_equal(e[2], KERR_NONE);
+	assert_int_equal(e[3], KERR_NONE);
+	assert_int_equal(group_offset_get(f->c, KS("cg"), KS("orders"), 0)->offset, 5);
+	assert_int_equal(group_offset_get(f->c, KS("cg"), KS("payments"), 0)->offset, 6);
+	assert_null(group_offset_get(f->c, KS("cg"), KS("old"), 0));
+	assert_int_equal(od.tombstones_count, 1);
+	assert_string_equal(od.tombstones[0], "old/0");
+
+	/* Stable on "range": the members' range subscriptions decide. */
+	run_ms(f, INITIAL_DELAY_MS * 3);
+	assert_int_equal(a.err, KERR_NONE);
+	assert_string_equal(a.protocol, "range");
+	struct sync_slot sa, sb;
+	sync_follower(f, "cg", b.generation, b.member_id, &sb);
+	sync_leader(f, "cg", a.generation, a.member_id, a.member_id, "x", b.member_id, "y", &sa);
+	assert_string_equal(state_of(f, "cg"), "Stable");
+	static const char *const t2[] = {"payments", "old"};
+	static const int32_t p2[] = {0, 1};
+	assert_int_equal(offset_delete(f, "cg", t2, p2, 2, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+	assert_int_equal(e[1], KERR_NONE);
+	assert_null(group_offset_get(f->c, KS("cg"), KS("old"), 1));
+	assert_int_equal(group_offset_get(f->c, KS("cg"), KS("payments"), 0)->offset, 6);
+	assert_string_equal(state_of(f, "cg"), "Stable");
+
+	/* Once every member left, nothing is subscribed. */
+	struct leave_group_request_member leave[] = {{KS(a.member_id), KNULL, KNULL}, {KS(b.member_id), KNULL, KNULL}};
+	int16_t le[2];
+	assert_int_equal(group_leave(f->c, KS("cg"), leave, 2, le), KERR_NONE);
+	assert_string_equal(state_of(f, "cg"), "Empty");
+	assert_int_equal(offset_delete(f, "cg", t2, p2, 1, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_NONE);
+	assert_null(group_offset_get(f->c, KS("cg"), KS("payments"), 0));
+	assert_int_equal(group_offset_get(f->c, KS("cg"), KS("orders"), 0)->offset, 5);
+}
+
+static void group_offset_delete__unreadable_subscription_keeps_everything(void **state)
+{
+	struct fixture *f = *state;
+	od_attach(f);
+	/* "sub" is no Subscription: the coordinator cannot tell what the
+	 * member consumes, so every topic counts as subscribed. */
+	struct join_slot a;
+	struct sync_slot sa;
+	join(f, "opaque", "", &a);
+	run_ms(f, INITIAL_DELAY_MS * 3);
+	assert_int_equal(a.err, KERR_NONE);
+	sync_leader(f, "opaque", a.generation, a.member_id, a.member_id, "x", NULL, NULL, &sa);
+	assert_string_equal(state_of(f, "opaque"), "Stable");
+	commit_one(f, "opaque", a.generation, a.member_id, "anything", 0, 3);
+	static const char *const t[] = {"anything", "other"};
+	static const int32_t p[] = {0, 0};
+	int16_t e[2];
+	assert_int_equal(offset_delete(f, "opaque", t, p, 2, e), KERR_NONE);
+	assert_int_equal(e[0], KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+	assert_int_equal(e[1], KERR_GROUP_SUBSCRIBED_TO_TOPIC);
+	assert_int_equal(group_offset_get(f->c, KS("opaque"), KS("anything"), 0)->offset, 3);
+	assert_int_equal(od.delete_offsets_calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +981,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_list__and_describe, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_coordinator__free_answers_pending_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(group_sync__wrong_protocol_name_is_inconsistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(group_offset_delete__empty_group_tombstones_what_it_removes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(group_offset_delete__group_level_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(group_offset_delete__consumer_group_keeps_subscribed_topics, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(group_offset_delete__unreadable_subscription_keeps_everything, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
