@@ -20,6 +20,13 @@
  * out when every such partition is done. A partition whose objects are
  * missing or corrupt answers KAFKA_STORAGE_ERROR: never wrong bytes. Replica
  * fetches (replica_id >= 0) always get the stored batches.
+ *
+ * Record bytes are not copied (DESIGN.md §6): a partition's batches are a
+ * span of its segment file (log_read_span), the response is encoded around
+ * them (fetch_response_encode_holes) and net sends them with sendfile from
+ * the page cache, as Kafka's FileRecords.writeTo does. Only partitions that
+ * are rehydrated are read into memory, since the claim-check stage rewrites
+ * them.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -34,7 +41,18 @@
 #include "broker/protocol/errors.h"
 #include "broker/protocol/batch.h"
 #include "broker/protocol/fetch.h"
+#include "broker/protocol/header.h"
 #include "claimcheck/claimcheck.h"
+
+/* A collected response: where each partition's records are. In memory
+ * (records.p, malloc'd) for partitions the claim-check stage rehydrates; a
+ * span of a segment file otherwise (spans[k], records.p NULL), k counting the
+ * partitions in encoding order. */
+struct fetch_result {
+	struct fetch_response resp;
+	struct log_span **spans;
+	size_t nparts;
+};
 
 struct fetch_parked {
 	struct fetch_parked *next;
@@ -67,18 +85,33 @@ static bool fetch_diverging(struct partition *p, const struct fetch_partition *f
 	return true;
 }
 
+/* Whether a consumer's records of topic `t` go through the claim-check
+ * stage before they are sent (claimcheck.fetch.mode=value). */
+static bool fetch_hydrates(const struct broker *b, const struct fetch_request *fr, const struct topic *t)
+{
+	return fr->replica_id < 0 && b->cc && t && t->config.claimcheck_enable && !t->config.claimcheck_fetch_reference;
+}
+
 /* Builds the response; returns the number of record bytes gathered, or -1
- * when memory ran out. Record buffers in *resp are malloc'd and freed by
- * fetch_response_release. */
-static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, struct fetch_response *resp)
+ * when memory ran out. What *res holds is freed by fetch_result_release. */
+static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, struct fetch_result *res)
 {
 	int64_t total = 0;
 	int64_t budget = fr->max_bytes > 0 ? fr->max_bytes : 0;
-	memset(resp, 0, sizeof *resp);
+	memset(res, 0, sizeof *res);
+	struct fetch_response *resp = &res->resp;
+	size_t nparts = 0;
+	for (int32_t i = 0; i < fr->topics_count; i++)
+		nparts += (size_t)fr->topics[i].partitions_count;
+	res->spans = calloc(nparts + 1, sizeof *res->spans);
+	if (!res->spans)
+		return -1;
+	res->nparts = nparts;
 	resp->responses = calloc((size_t)fr->topics_count + 1, sizeof *resp->responses);
 	if (!resp->responses)
 		return -1;
 	resp->responses_count = fr->topics_count;
+	size_t k = 0; /* partitions so far, in encoding order */
 	for (int32_t i = 0; i < fr->topics_count; i++) {
 		const struct fetch_topic *ft = &fr->topics[i];
 		struct fetch_topic_response *tr = &resp->responses[i];
@@ -87,7 +120,7 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 		if (!tr->partitions)
 			return -1;
 		tr->partitions_count = ft->partitions_count;
-		for (int32_t j = 0; j < ft->partitions_count; j++) {
+		for (int32_t j = 0; j < ft->partitions_count; j++, k++) {
 			const struct fetch_partition *fp = &ft->partitions[j];
 			struct fetch_partition_data *pd = &tr->partitions[j];
 			pd->partition_index = fp->partition;
@@ -131,8 +164,13 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 			if ((int64_t)max > budget)
 				max = (size_t)budget;
 			uint8_t *buf = NULL;
+			struct log_span *span = NULL;
 			size_t len = 0;
-			int rc = log_read(p->log, fp->fetch_offset, limit, max, total == 0, &buf, &len);
+			int rc;
+			if (fetch_hydrates(b, fr, p->topic))
+				rc = log_read(p->log, fp->fetch_offset, limit, max, total == 0, &buf, &len);
+			else
+				rc = log_read_span(p->log, fp->fetch_offset, limit, max, total == 0, &span, &len);
 			if (rc == -ERANGE) {
 				pd->error_code = KERR_OFFSET_OUT_OF_RANGE;
 				continue;
@@ -145,6 +183,7 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 			}
 			pd->records.p = buf;
 			pd->records.len = (int32_t)len;
+			res->spans[k] = span;
 			total += (int64_t)len;
 			budget -= (int64_t)len;
 			if (budget < 0)
@@ -154,8 +193,9 @@ static int64_t fetch_collect(struct broker *b, const struct fetch_request *fr, s
 	return total;
 }
 
-static void fetch_response_release(struct fetch_response *resp)
+static void fetch_result_release(struct fetch_result *res)
 {
+	struct fetch_response *resp = &res->resp;
 	for (int32_t i = 0; i < resp->responses_count; i++) {
 		struct fetch_topic_response *tr = &resp->responses[i];
 		for (int32_t j = 0; tr->partitions && j < tr->partitions_count; j++)
@@ -163,7 +203,10 @@ static void fetch_response_release(struct fetch_response *resp)
 		free(tr->partitions);
 	}
 	free(resp->responses);
-	memset(resp, 0, sizeof *resp);
+	for (size_t k = 0; res->spans && k < res->nparts; k++)
+		log_span_release(res->spans[k]);
+	free(res->spans);
+	memset(res, 0, sizeof *res);
 }
 
 /* An error or a diverging epoch: the fetcher has to act, answer at once. */
@@ -177,26 +220,99 @@ static bool fetch_has_error(const struct fetch_response *resp)
 	return false;
 }
 
-static void fetch_encode_send(struct api_request *req, struct fetch_response *resp)
+static int fetch_span_locate(void *arg, size_t from, struct net_where *out)
 {
-	struct kwriter w;
-	size_t bytes = 0;
+	return log_span_locate(arg, from, &out->data, &out->fd, &out->offset) == 0 ? 0 : -1;
+}
+
+static void fetch_span_release(void *arg)
+{
+	log_span_release(arg);
+}
+
+/* Sends the response as pieces: the encoded bytes between the record sets,
+ * and each record set from where it is (a span, or the rehydrated buffer).
+ * Completes and frees req, or returns false when memory ran out. *res is
+ * released either way. */
+static bool fetch_send_pieces(struct api_request *req, struct fetch_result *res, size_t nsets)
+{
+	struct fetch_response *resp = &res->resp;
+	size_t *holes = malloc(nsets * sizeof *holes);
+	struct net_piece *pieces = calloc(2 * nsets + 1, sizeof *pieces);
+	struct kwriter w, h;
+	kw_init(&w, 256 + 64 * res->nparts);
+	kw_init(&h, 8);
+	/* Fetch is never ApiVersions: flexible versions get header v1. */
+	response_header_encode(&h, req->flexible ? 1 : 0, req->hdr.correlation_id);
+	bool ok = holes && pieces && fetch_response_encode_holes(&w, req->hdr.api_version, resp, holes) == nsets;
+	if (!ok || !kw_ok(&w) || !kw_ok(&h) || h.len > NET_RESPONSE_HEADER_MAX) {
+		free(holes);
+		free(pieces);
+		kw_free(&w);
+		kw_free(&h);
+		fetch_result_release(res);
+		return false;
+	}
+	size_t n = 0, prev = 0, hole = 0, k = 0;
 	for (int32_t i = 0; i < resp->responses_count; i++)
-		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
-			bytes += (size_t)(resp->responses[i].partitions[j].records.len > 0
-						  ? resp->responses[i].partitions[j].records.len
-						  : 0);
-	kw_init(&w, bytes + 256);
+		for (int32_t j = 0; j < resp->responses[i].partitions_count; j++, k++) {
+			struct fetch_partition_data *pd = &resp->responses[i].partitions[j];
+			if (pd->records.len <= 0)
+				continue;
+			pieces[n++] = (struct net_piece){.len = holes[hole] - prev, .data = w.buf + prev};
+			prev = holes[hole++];
+			if (res->spans[k] != NULL) {
+				pieces[n++] = (struct net_piece){.len = (size_t)pd->records.len,
+								 .locate = fetch_span_locate,
+								 .release = fetch_span_release,
+								 .arg = res->spans[k]};
+				res->spans[k] = NULL;
+			} else {
+				pieces[n++] = (struct net_piece){.len = (size_t)pd->records.len,
+								 .data = pd->records.p,
+								 .release = free,
+								 .arg = (void *)pd->records.p};
+				pd->records.p = NULL;
+			}
+		}
+	pieces[n++] = (struct net_piece){.len = w.len - prev, .data = w.buf + prev};
+	size_t body_len;
+	uint8_t *body = kw_steal(&w, &body_len);
+	net_request_respond_pieces(req->net, h.buf, h.len, pieces, n, body);
+	kw_free(&h);
+	free(pieces);
+	free(holes);
+	fetch_result_release(res);
+	free(req);
+	return true;
+}
+
+/* Encodes and sends the response, completing req; releases *res. */
+static void fetch_encode_send(struct api_request *req, struct fetch_result *res)
+{
+	struct fetch_response *resp = &res->resp;
 	resp->session_id = 0;
-	fetch_response_encode(&w, req->hdr.api_version, resp);
-	fetch_response_release(resp);
-	api_respond(req, &w);
+	size_t nsets = fetch_response_record_sets(resp);
+	if (nsets == 0) {
+		struct kwriter w;
+		kw_init(&w, 256);
+		fetch_response_encode(&w, req->hdr.api_version, resp);
+		fetch_result_release(res);
+		api_respond(req, &w);
+		return;
+	}
+	if (!fetch_send_pieces(req, res, nsets)) {
+		tlog(TLOG_ERROR, "api", "peer=%s api=%d corr=%d: out of memory building the response",
+		     net_request_peer(req->net), req->hdr.api_key, req->hdr.correlation_id);
+		net_request_close(req->net);
+		free(req);
+	}
 }
 
 /* A response waiting for the claim-check stage to rehydrate partitions. */
 struct fetch_hydrate {
 	struct api_request *req;
-	struct fetch_response resp;
+	struct fetch_result res;
 	int pending;
 };
 
@@ -241,7 +357,7 @@ static void fetch_hydrate_cb(void *arg, int err, const char *errmsg, uint8_t *ou
 	}
 	free(slot);
 	if (--h->pending == 0) {
-		fetch_encode_send(h->req, &h->resp);
+		fetch_encode_send(h->req, &h->res);
 		free(h);
 	}
 }
@@ -260,9 +376,10 @@ static size_t fetch_partition_limit(const struct fetch_request *fr, struct kstr 
 	return SIZE_MAX;
 }
 
-static void fetch_send(struct api_request *req, const struct fetch_request *fr, struct fetch_response *resp)
+static void fetch_send(struct api_request *req, const struct fetch_request *fr, struct fetch_result *res)
 {
 	struct broker *b = req->broker;
+	struct fetch_response *resp = &res->resp;
 	struct fetch_hydrate_slot **slots = NULL;
 	int nslots = 0;
 	if (fr->replica_id < 0 && b->cc) {
@@ -273,7 +390,8 @@ static void fetch_send(struct api_request *req, const struct fetch_request *fr, 
 				continue;
 			for (int32_t j = 0; j < tr->partitions_count; j++) {
 				struct fetch_partition_data *pd = &tr->partitions[j];
-				if (pd->error_code != KERR_NONE || pd->records.len <= 0)
+				/* Only records read into memory (fetch_hydrates). */
+				if (pd->error_code != KERR_NONE || pd->records.len <= 0 || pd->records.p == NULL)
 					continue;
 				struct fetch_hydrate_slot *slot = calloc(1, sizeof *slot);
 				struct fetch_hydrate_slot **grown = realloc(slots, sizeof *slots * (size_t)(nslots + 1));
@@ -305,15 +423,15 @@ static void fetch_send(struct api_request *req, const struct fetch_request *fr, 
 			free(slots[i]);
 		}
 		free(slots);
-		fetch_encode_send(req, resp);
+		fetch_encode_send(req, res);
 		return;
 	}
 	/* The response moves into the holder (its arrays, which the slots point
 	 * into, stay where they are). One extra count keeps a synchronous
 	 * completion from answering before every slot is submitted. */
 	h->req = req;
-	h->resp = *resp;
-	memset(resp, 0, sizeof *resp);
+	h->res = *res;
+	memset(res, 0, sizeof *res);
 	h->pending = nslots + 1;
 	for (int i = 0; i < nslots; i++) {
 		struct fetch_hydrate_slot *slot = slots[i];
@@ -323,7 +441,7 @@ static void fetch_send(struct api_request *req, const struct fetch_request *fr, 
 	}
 	free(slots);
 	if (--h->pending == 0) {
-		fetch_encode_send(h->req, &h->resp);
+		fetch_encode_send(h->req, &h->res);
 		free(h);
 	}
 }
@@ -346,15 +464,15 @@ static void fetch_unpark(struct fetch_parked *fp)
 /* Answers a parked fetch with whatever is there now. */
 static void fetch_complete(struct fetch_parked *fp)
 {
-	struct fetch_response resp;
+	struct fetch_result res;
 	struct api_request *req = fp->req;
-	if (fetch_collect(fp->broker, &fp->fr, &resp) < 0) {
-		fetch_response_release(&resp);
+	if (fetch_collect(fp->broker, &fp->fr, &res) < 0) {
+		fetch_result_release(&res);
 		fetch_unpark(fp);
 		api_close(req);
 		return;
 	}
-	fetch_send(req, &fp->fr, &resp);
+	fetch_send(req, &fp->fr, &res);
 	fetch_unpark(fp);
 }
 
@@ -389,20 +507,20 @@ void api_fetch_wake(struct broker *b, struct partition *p)
 			continue;
 		}
 		/* Enough now? Re-collect; cheap compared with the wait. */
-		struct fetch_response resp;
-		int64_t got = fetch_collect(b, &fp->fr, &resp);
-		if (got < 0 || got >= fp->fr.min_bytes || fetch_has_error(&resp)) {
+		struct fetch_result res;
+		int64_t got = fetch_collect(b, &fp->fr, &res);
+		if (got < 0 || got >= fp->fr.min_bytes || fetch_has_error(&res.resp)) {
 			struct api_request *req = fp->req;
 			if (got < 0) {
-				fetch_response_release(&resp);
+				fetch_result_release(&res);
 				fetch_unpark(fp);
 				api_close(req);
 			} else {
-				fetch_send(req, &fp->fr, &resp);
+				fetch_send(req, &fp->fr, &res);
 				fetch_unpark(fp);
 			}
 		} else {
-			fetch_response_release(&resp);
+			fetch_result_release(&res);
 		}
 	}
 }
@@ -417,13 +535,13 @@ void api_fetch_handle(struct api_request *req)
 {
 	struct broker *b = req->broker;
 	struct fetch_request fr;
-	struct fetch_response resp;
+	struct fetch_result res;
 
 	if (fetch_request_decode(&req->body, req->hdr.api_version, &fr) != 0) {
 		api_close(req);
 		return;
 	}
-	int64_t got = fetch_collect(b, &fr, &resp);
+	int64_t got = fetch_collect(b, &fr, &res);
 	/* A follower's fetch may have moved high watermarks: consumers
 	 * parked on those partitions can read more now. */
 	for (int32_t i = 0; fr.replica_id >= 0 && i < fr.topics_count; i++)
@@ -436,17 +554,17 @@ void api_fetch_handle(struct api_request *req)
 			}
 		}
 	if (got < 0) {
-		fetch_response_release(&resp);
+		fetch_result_release(&res);
 		fetch_request_free(&fr);
 		api_close(req);
 		return;
 	}
-	if (got >= fr.min_bytes || fr.max_wait_ms <= 0 || fetch_has_error(&resp)) {
-		fetch_send(req, &fr, &resp);
+	if (got >= fr.min_bytes || fr.max_wait_ms <= 0 || fetch_has_error(&res.resp)) {
+		fetch_send(req, &fr, &res);
 		fetch_request_free(&fr);
 		return;
 	}
-	fetch_response_release(&resp);
+	fetch_result_release(&res);
 	struct fetch_parked *fp = calloc(1, sizeof *fp);
 	if (!fp) {
 		fetch_request_free(&fr);

@@ -948,6 +948,21 @@ int log_read(struct log *log, int64_t offset, int64_t max_offset, size_t max_byt
 	return 0; /* offset == log end offset */
 }
 
+int log_read_span(struct log *log, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+		  struct log_span **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (offset < log->start_offset || offset > log_end_offset(log))
+		return -ERANGE;
+	for (size_t i = log_find_segment(log, offset); i < log->nsegs; i++) {
+		int rc = segment_read_span(log->segs[i], offset, max_offset, max_bytes, min_one, out, out_len);
+		if (rc <= 0)
+			return rc;
+	}
+	return 0; /* offset == log end offset */
+}
+
 int log_offset_for_timestamp(struct log *log, int64_t ts, int64_t *offset, int64_t *timestamp)
 {
 	for (size_t i = 0; i < log->nsegs; i++) {

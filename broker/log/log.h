@@ -101,6 +101,26 @@ int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms);
 int log_read(struct log *log, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
 	     uint8_t **out, size_t *out_len);
 
+/* ---- Reads without a copy (Fetch, DESIGN.md §6: sendfile) ----------------
+ *
+ * log_read_span returns the batches log_read would, as a span: a reference to
+ * the byte range of the segment file that holds them. A span stays valid
+ * whatever happens to the log afterwards - retention deleting the segment,
+ * truncation, log_close - and always yields the bytes it was read with: the
+ * file stays open while a span of it is out, and a truncation copies the
+ * spans it would cut into memory first. Single-threaded like the log. */
+struct log_span;
+/* Returns what log_read returns, with *out NULL when *out_len is 0. */
+int log_read_span(struct log *log, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+		  struct log_span **out, size_t *out_len);
+/* Where the span's bytes are from byte `from` on: in memory (*data) or in
+ * file *fd at *offset (*data NULL). The answer may change after the log is
+ * truncated (file -> memory). Returns 0, or -EIO when the copy taken for a
+ * truncation failed: the bytes are gone. */
+int log_span_locate(const struct log_span *span, size_t from, const uint8_t **data, int *fd, int64_t *offset);
+/* Drops the span (NULL is ignored). */
+void log_span_release(struct log_span *span);
+
 /* ListOffsets by timestamp: the first record at or after log_start_offset
  * whose timestamp is >= ts (exact for uncompressed batches; the batch's first
  * offset for compressed ones), via the time index. Returns 0 with *offset and

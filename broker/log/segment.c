@@ -14,6 +14,29 @@
 #include "broker/protocol/crc32c.h"
 
 #define SEGMENT_SCRATCH_BYTES (64 * 1024) /* CRC is checked in chunks of this size */
+/* Batch headers for a span are read this many bytes at a time while batches
+ * are small, so a run of small batches costs one pread per window, not one
+ * per batch; after a batch this large only the next header is read. */
+#define SEGMENT_SCAN_WINDOW (8 * 1024)
+
+/* The .log descriptor while spans of it are out. */
+struct segment_file {
+	int fd;                 /* the segment's while it lives, then owned here */
+	struct segment *seg;    /* NULL once the segment is closed */
+	struct log_span *spans; /* spans still reading from the file, doubly linked */
+};
+
+struct log_span {
+	struct segment_file *file; /* NULL once the bytes moved to `copy` */
+	struct log_span *prev, *next;
+	int64_t pos;
+	size_t len;
+	uint8_t *copy; /* the bytes, after a truncation would have cut them */
+	bool lost;     /* that copy failed */
+};
+
+static void segment_span_detach(struct log_span *span);
+static void segment_spans_preserve(struct segment *seg, int64_t cut);
 
 static char *segment_path(const struct segment *seg, const char *suffix)
 {
@@ -290,6 +313,7 @@ int segment_recover(struct segment *seg, int32_t index_interval, int64_t *trunca
 		return rc; /* an I/O error is not a torn batch: cut nothing */
 
 	if (seg->size < file_size) {
+		segment_spans_preserve(seg, seg->size);
 		if (ftruncate(seg->fd, (off_t)seg->size) < 0)
 			return -errno;
 		*truncated = file_size - seg->size;
@@ -380,6 +404,173 @@ int segment_read(struct segment *seg, int64_t offset, int64_t max_offset, size_t
 	return 0;
 }
 
+/* A window of the .log file, for header-only scans. */
+struct segment_scan {
+	int64_t start;
+	size_t len;
+	uint8_t buf[SEGMENT_SCAN_WINDOW];
+};
+
+/* The header of the batch at `pos` through the window; `small` says whether
+ * the batches so far were small enough to read a whole window. Returns 0, 1
+ * when fewer than a header's bytes are left before `limit`, or -errno /
+ * -EBADMSG. */
+static int segment_scan_header(struct segment *seg, struct segment_scan *w, int64_t pos, int64_t limit, bool small,
+			       struct batch_header *h)
+{
+	if (limit - pos < BATCH_HEADER_SIZE)
+		return 1;
+	if (pos < w->start || pos + BATCH_HEADER_SIZE > w->start + (int64_t)w->len) {
+		size_t n = small ? sizeof w->buf : BATCH_HEADER_SIZE;
+		if ((int64_t)n > limit - pos)
+			n = (size_t)(limit - pos);
+		int rc = fileio_pread_all(seg->fd, w->buf, n, pos);
+		if (rc != 0)
+			return rc == -ENODATA ? -EBADMSG : rc;
+		w->start = pos;
+		w->len = n;
+	}
+	size_t at = (size_t)(pos - w->start);
+	return batch_header_parse(w->buf + at, w->len - at, h) == 0 ? 0 : -EBADMSG;
+}
+
+int segment_read_span(struct segment *seg, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+		      struct log_span **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	int64_t pos;
+	struct batch_header h;
+	int rc = segment_locate(seg, offset, &pos, &h);
+	if (rc != 0)
+		return rc;
+	if (h.base_offset + h.last_offset_delta >= max_offset)
+		return 0;
+
+	/* The batches segment_read would copy: whole ones within `want`
+	 * bytes from the first, below max_offset. */
+	size_t first = batch_total_size(&h);
+	size_t avail = (size_t)(seg->size - pos);
+	size_t want;
+	if (first > max_bytes)
+		want = min_one ? first : 0;
+	else
+		want = max_bytes < avail ? max_bytes : avail;
+	if (want == 0 || first > want)
+		return 0;
+	size_t used = first;
+	struct segment_scan *w = NULL;
+	bool small = first < SEGMENT_SCAN_WINDOW;
+	while (want - used >= BATCH_HEADER_SIZE) {
+		if (w == NULL) {
+			w = malloc(sizeof *w);
+			if (w == NULL)
+				return -ENOMEM;
+			w->start = w->len = 0;
+		}
+		struct batch_header b;
+		if (segment_scan_header(seg, w, pos + (int64_t)used, pos + (int64_t)want, small, &b) != 0)
+			break; /* as a copy would: the batches before it */
+		size_t total = batch_total_size(&b);
+		if (total > want - used || b.base_offset + b.last_offset_delta >= max_offset)
+			break;
+		used += total;
+		small = total < SEGMENT_SCAN_WINDOW;
+	}
+	free(w);
+
+	struct log_span *span = calloc(1, sizeof *span);
+	if (span == NULL)
+		return -ENOMEM;
+	if (seg->file == NULL) {
+		seg->file = calloc(1, sizeof *seg->file);
+		if (seg->file == NULL) {
+			free(span);
+			return -ENOMEM;
+		}
+		seg->file->fd = seg->fd;
+		seg->file->seg = seg;
+	}
+	span->file = seg->file;
+	span->pos = pos;
+	span->len = used;
+	span->next = seg->file->spans;
+	if (span->next)
+		span->next->prev = span;
+	seg->file->spans = span;
+	*out = span;
+	*out_len = used;
+	return 0;
+}
+
+/* Unlinks a span from its file; the last one out closes the descriptor
+ * (segment gone) or hands it back (segment alive). */
+static void segment_span_detach(struct log_span *span)
+{
+	struct segment_file *f = span->file;
+	if (f == NULL)
+		return;
+	if (span->prev)
+		span->prev->next = span->next;
+	else
+		f->spans = span->next;
+	if (span->next)
+		span->next->prev = span->prev;
+	span->prev = span->next = NULL;
+	span->file = NULL;
+	if (f->spans != NULL)
+		return;
+	if (f->seg != NULL)
+		f->seg->file = NULL;
+	else
+		close(f->fd);
+	free(f);
+}
+
+/* Before the file is cut at `cut`: spans reaching past it move to memory. */
+static void segment_spans_preserve(struct segment *seg, int64_t cut)
+{
+	struct log_span *span = seg->file ? seg->file->spans : NULL;
+	while (span != NULL) {
+		struct log_span *next = span->next;
+		if (span->pos + (int64_t)span->len > cut) {
+			span->copy = malloc(span->len ? span->len : 1);
+			if (span->copy == NULL || fileio_pread_all(seg->fd, span->copy, span->len, span->pos) != 0) {
+				free(span->copy);
+				span->copy = NULL;
+				span->lost = true;
+			}
+			segment_span_detach(span); /* may free seg->file: `next` is read first */
+		}
+		span = next;
+	}
+}
+
+int log_span_locate(const struct log_span *span, size_t from, const uint8_t **data, int *fd, int64_t *offset)
+{
+	*data = NULL;
+	*fd = -1;
+	*offset = 0;
+	if (span->lost || from > span->len)
+		return -EIO;
+	if (span->copy != NULL) {
+		*data = span->copy + from;
+		return 0;
+	}
+	*fd = span->file->fd;
+	*offset = span->pos + (int64_t)from;
+	return 0;
+}
+
+void log_span_release(struct log_span *span)
+{
+	if (span == NULL)
+		return;
+	segment_span_detach(span);
+	free(span->copy);
+	free(span);
+}
+
 int segment_find_timestamp(struct segment *seg, int64_t timestamp, int64_t min_offset, int64_t *offset,
 			   int64_t *record_ts)
 {
@@ -436,6 +627,7 @@ int segment_truncate_to(struct segment *seg, int64_t offset)
 		return 0;
 	if (rc != 0)
 		return rc;
+	segment_spans_preserve(seg, pos);
 	if (ftruncate(seg->fd, (off_t)pos) < 0)
 		return -errno;
 	rc = offset_index_truncate_position(&seg->oidx, pos);
@@ -488,7 +680,9 @@ void segment_close(struct segment *seg)
 {
 	if (seg == NULL)
 		return;
-	if (seg->fd >= 0)
+	if (seg->file != NULL)
+		seg->file->seg = NULL; /* the spans keep the descriptor */
+	else if (seg->fd >= 0)
 		close(seg->fd);
 	offset_index_close(&seg->oidx);
 	time_index_close(&seg->tidx);

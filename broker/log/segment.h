@@ -12,7 +12,16 @@
  * then segment_close (keep files) or segment_destroy (remove them).
  *
  * Ownership: a segment owns its three descriptors and its path; the log owns
- * the segments. Read results are malloc'd copies the caller frees.
+ * the segments. Read results are malloc'd copies the caller frees, or spans
+ * (see segment_read_span).
+ *
+ * Spans: a span names a byte range of the .log file instead of copying it,
+ * so Fetch can hand it to sendfile. While spans are out the .log descriptor
+ * is shared with them (struct segment_file): closing or destroying the
+ * segment leaves it open for them (an unlinked file keeps its bytes), and a
+ * truncation first copies into memory every span that reaches the cut, since
+ * later appends would write other bytes there. A span never sees bytes other
+ * than those it was read with.
  */
 #ifndef TERN_LOG_SEGMENT_H
 #define TERN_LOG_SEGMENT_H
@@ -37,6 +46,7 @@ struct segment {
 	int64_t created_ms;           /* when this process created or opened the segment */
 	int64_t bytes_since_index;    /* log bytes appended since the last offset index entry */
 	bool index_error;             /* an index write failed: indexes are incomplete until rebuilt */
+	struct segment_file *file;    /* spans of the .log still out; NULL while none */
 	struct offset_index oidx;
 	struct time_index tidx;
 };
@@ -72,6 +82,13 @@ int segment_append(struct segment *seg, const uint8_t *buf, size_t len, const st
  * segment ends at or after `offset` (try the next segment), or -errno. */
 int segment_read(struct segment *seg, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
 		 uint8_t **out, size_t *out_len);
+
+/* segment_read without the copy: the same batches as a span of the .log file
+ * (struct log_span, log.h), or *out NULL when *out_len is 0. Returns what
+ * segment_read returns. */
+struct log_span;
+int segment_read_span(struct segment *seg, int64_t offset, int64_t max_offset, size_t max_bytes, bool min_one,
+		      struct log_span **out, size_t *out_len);
 
 /* Position of the first batch whose last offset is >= `offset`, via the
  * offset index then a forward scan. Returns 0 with *pos and *h, 1 when there

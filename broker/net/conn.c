@@ -10,8 +10,11 @@
  * once; a frame of NET_BIG_FRAME bytes or more gets its own buffer as soon as
  * its size is known and the rest is read straight into it, so a large produce
  * is copied by the kernel only. Writing: responses are written from the
- * owner's buffers with writev, several per call, each behind a 4-byte size
- * prefix kept in the request.
+ * owner's buffers with sendmsg, several per call, each behind a 4-byte size
+ * prefix kept in the request. A response is a list of pieces (a plain one has
+ * a single memory piece); a piece in a file goes out with sendfile, the memory
+ * before it with MSG_MORE so the two leave in full segments despite
+ * TCP_NODELAY.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -47,8 +51,14 @@ struct net_request {
 	struct net_request *next; /* arrival order; NULL once dead */
 	uint8_t *frame;           /* owned until completion */
 	size_t frame_len;
-	uint8_t *resp; /* owned once done; NULL = nothing to send */
-	size_t resp_len;
+	/* The response, once done: pieces[0, npieces) after the prefix, NULL
+	 * when there is nothing to send. `one` holds a single piece without an
+	 * allocation; `owned` is freed after the pieces are released. */
+	struct net_piece *pieces;
+	size_t npieces;
+	struct net_piece one;
+	void *owned;
+	size_t body_len; /* bytes of all pieces */
 	uint8_t prefix[4 + NET_RESPONSE_HEADER_MAX]; /* big-endian size, then the owner's header */
 	uint8_t prefix_len;                          /* 4 + header bytes */
 	bool done;         /* the owner completed it */
@@ -109,11 +119,22 @@ static void net_conn_unref(struct net_conn *c)
 	free(c);
 }
 
+/* Runs the pieces' releases and frees what they point into. */
+static void net_pieces_release(struct net_piece *pieces, size_t n, void *owned)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pieces[i].release)
+			pieces[i].release(pieces[i].arg);
+	free(owned);
+}
+
 static void net_request_free(struct net_request *r)
 {
 	struct net_conn *c = r->conn;
 	free(r->frame);
-	free(r->resp);
+	net_pieces_release(r->pieces, r->npieces, r->owned);
+	if (r->pieces != &r->one)
+		free(r->pieces);
 	free(r);
 	net_conn_unref(c);
 }
@@ -492,7 +513,7 @@ static void net_conn_advance(struct net_conn *c, size_t w)
 {
 	while (c->head != NULL && c->head->done) {
 		struct net_request *r = c->head;
-		size_t total = r->resp ? r->prefix_len + r->resp_len : 0;
+		size_t total = r->pieces ? r->prefix_len + r->body_len : 0;
 		size_t left = total - c->head_sent;
 		if (w < left) {
 			c->head_sent += w;
@@ -510,6 +531,78 @@ static void net_conn_advance(struct net_conn *c, size_t w)
 	}
 }
 
+/* What one write call sends: iovecs of memory, or one file range. */
+struct net_batch {
+	struct iovec iov[NET_IOV_MAX];
+	int n;
+	size_t want;
+	bool more;         /* a file range follows the iovecs: MSG_MORE */
+	bool file;         /* send file_fd [file_off, +want) instead */
+	int file_fd;
+	int64_t file_off;
+	bool unavailable;  /* a piece's bytes cannot be had: close */
+};
+
+static bool net_batch_add(struct net_batch *b, const void *p, size_t len)
+{
+	if (b->n == NET_IOV_MAX)
+		return false;
+	b->iov[b->n].iov_base = (void *)p;
+	b->iov[b->n].iov_len = len;
+	b->n++;
+	b->want += len;
+	return true;
+}
+
+/* Gathers what to write next from the completed responses at the head of
+ * the queue, in order: as many memory bytes as fit in the iovecs, stopping
+ * before a file range - or that file range alone when it comes first. */
+static void net_conn_gather(struct net_conn *c, struct net_batch *b)
+{
+	size_t off = c->head_sent; /* within the first request only */
+	for (struct net_request *r = c->head; r != NULL && r->done; r = r->next, off = 0) {
+		if (r->pieces == NULL)
+			continue; /* nothing to send; popped in order by advance */
+		size_t pl = r->prefix_len;
+		if (off < pl) {
+			if (!net_batch_add(b, r->prefix + off, pl - off))
+				return;
+			off = pl;
+		}
+		size_t start = pl;
+		for (size_t i = 0; i < r->npieces; i++) {
+			const struct net_piece *p = &r->pieces[i];
+			size_t end = start + p->len;
+			if (off >= end) {
+				start = end;
+				continue;
+			}
+			size_t from = off - start, left = p->len - from;
+			struct net_where w = {.data = p->data ? p->data + from : NULL, .fd = -1};
+			if (p->data == NULL && p->locate(p->arg, from, &w) != 0) {
+				/* Bytes already gathered go out first; the
+				 * connection closes when this piece is next. */
+				b->unavailable = b->n == 0;
+				return;
+			}
+			if (w.data == NULL) {
+				if (b->n == 0) {
+					b->file = true;
+					b->file_fd = w.fd;
+					b->file_off = w.offset;
+					b->want = left;
+				} else {
+					b->more = true;
+				}
+				return;
+			}
+			if (!net_batch_add(b, w.data, left))
+				return;
+			off = start = end;
+		}
+	}
+}
+
 /* Writes the completed responses at the head of the queue, in order, until
  * the socket would block or an unfinished request is reached. The caller
  * holds a reference on c. */
@@ -517,42 +610,50 @@ static void net_conn_flush(struct net_conn *c)
 {
 	while (c->state == NET_CONN_OPEN) {
 		net_conn_advance(c, 0);
-		struct iovec iov[NET_IOV_MAX];
-		int n = 0;
-		size_t want = 0;
-		size_t off = c->head_sent;
-		for (struct net_request *r = c->head; r != NULL && r->done && n + 2 <= NET_IOV_MAX; r = r->next) {
-			if (r->resp == NULL)
-				continue; /* nothing to send; popped in order by advance */
-			size_t pl = r->prefix_len;
-			if (off < pl) {
-				iov[n].iov_base = r->prefix + off;
-				iov[n].iov_len = pl - off;
-				want += iov[n++].iov_len;
-				off = pl;
-			}
-			if (r->resp_len > off - pl) {
-				iov[n].iov_base = r->resp + (off - pl);
-				iov[n].iov_len = r->resp_len - (off - pl);
-				want += iov[n++].iov_len;
-			}
-			off = 0;
+		struct net_batch b;
+		b.n = 0;
+		b.want = 0;
+		b.more = b.file = b.unavailable = false;
+		net_conn_gather(c, &b);
+		if (b.unavailable) {
+			tlog(TLOG_ERROR, "net", "conn=%llu peer=%s bytes of a queued response are gone, closing",
+			     (unsigned long long)c->id, c->peer);
+			net_conn_close(c, "response bytes unavailable");
+			return;
 		}
-		if (n == 0)
+		if (!b.file && b.n == 0)
 			break;
-		ssize_t w = writev(c->fd, iov, n);
+		ssize_t w;
+		const char *op = "write";
+		if (b.file) {
+			op = "sendfile";
+			off_t pos = (off_t)b.file_off;
+			w = sendfile(c->fd, b.file_fd, &pos, b.want);
+			if (w == 0) {
+				/* The file ends before the range: its bytes are
+				 * gone and the frame cannot be finished. */
+				errno = ENODATA;
+				w = -1;
+			}
+		} else {
+			struct msghdr msg = {.msg_iov = b.iov, .msg_iovlen = (size_t)b.n};
+			w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (b.more ? MSG_MORE : 0));
+		}
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			char why[128];
-			snprintf(why, sizeof why, "write: %s", strerror(errno));
+			snprintf(why, sizeof why, "%s: %s", op, strerror(errno));
+			if (b.file)
+				tlog(TLOG_ERROR, "net", "conn=%llu peer=%s %s, closing", (unsigned long long)c->id,
+				     c->peer, why);
 			net_conn_close(c, why);
 			return;
 		}
 		net_conn_advance(c, (size_t)w);
-		if ((size_t)w < want)
+		if ((size_t)w < b.want)
 			break; /* the socket buffer is full */
 	}
 	if (c->state != NET_CONN_OPEN)
@@ -577,44 +678,44 @@ void net_request_respond(struct net_request *r, uint8_t *resp, size_t len)
 	net_request_respond_with_header(r, NULL, 0, resp, len);
 }
 
-void net_request_respond_with_header(struct net_request *r, const uint8_t *hdr, size_t hdr_len, uint8_t *resp,
-				     size_t len)
+/* Takes the pieces into r (already stored) and queues it for writing. */
+static void net_request_finish(struct net_request *r, const uint8_t *hdr, size_t hdr_len)
 {
 	struct net_conn *c = r->conn;
 	free(r->frame);
 	r->frame = NULL;
-	if (resp == NULL)
-		len = 0;
 	if (r->dead || c->state != NET_CONN_OPEN) {
-		free(resp);
 		net_request_free(r);
 		return;
 	}
-	if (resp != NULL)
-		len += hdr_len;
+	size_t len = 0;
+	if (r->pieces != NULL) {
+		len = hdr_len;
+		for (size_t i = 0; i < r->npieces && len <= INT32_MAX; i++)
+			len += r->pieces[i].len;
+	}
 	if (len > INT32_MAX || hdr_len > NET_RESPONSE_HEADER_MAX) {
 		/* A bug in the owner: no size prefix can carry it. */
 		tlog(TLOG_ERROR, "net", "conn=%llu peer=%s response of %zu bytes cannot be framed, closing",
 		     (unsigned long long)c->id, c->peer, len);
-		free(resp);
 		net_conn_ref(c);
 		r->done = true;
-		net_conn_close(c, "response too large");
+		net_conn_close(c, "response too large"); /* frees r: it is done */
 		net_conn_unref(c);
 		return;
 	}
 	r->done = true;
-	r->resp = resp;
-	r->resp_len = resp ? len - hdr_len : 0;
-	r->prefix[0] = (uint8_t)(len >> 24);
-	r->prefix[1] = (uint8_t)(len >> 16);
-	r->prefix[2] = (uint8_t)(len >> 8);
-	r->prefix[3] = (uint8_t)len;
-	r->prefix_len = (uint8_t)(4 + (resp ? hdr_len : 0));
-	if (resp != NULL && hdr_len > 0)
-		memcpy(r->prefix + 4, hdr, hdr_len);
-	if (resp != NULL)
-		c->out_pending += r->prefix_len + r->resp_len;
+	if (r->pieces != NULL) {
+		r->body_len = len - hdr_len;
+		r->prefix[0] = (uint8_t)(len >> 24);
+		r->prefix[1] = (uint8_t)(len >> 16);
+		r->prefix[2] = (uint8_t)(len >> 8);
+		r->prefix[3] = (uint8_t)len;
+		r->prefix_len = (uint8_t)(4 + hdr_len);
+		if (hdr_len > 0)
+			memcpy(r->prefix + 4, hdr, hdr_len);
+		c->out_pending += r->prefix_len + r->body_len;
+	}
 
 	if (r != c->head) {
 		/* Waits behind an earlier request; it only counts toward the
@@ -624,13 +725,50 @@ void net_request_respond_with_header(struct net_request *r, const uint8_t *hdr, 
 	}
 	if (c->in_read_cb) {
 		/* Answered synchronously from the read callback: write once
-		 * when it ends, several responses per writev. */
+		 * when it ends, several responses per call. */
 		c->flush_wanted = true;
 		return;
 	}
 	net_conn_ref(c);
 	net_conn_flush(c);
 	net_conn_unref(c);
+}
+
+void net_request_respond_with_header(struct net_request *r, const uint8_t *hdr, size_t hdr_len, uint8_t *resp,
+				     size_t len)
+{
+	if (resp != NULL) {
+		r->one = (struct net_piece){.len = len, .data = resp};
+		r->pieces = &r->one;
+		r->npieces = 1;
+		r->owned = resp;
+	}
+	net_request_finish(r, hdr, hdr_len);
+}
+
+void net_request_respond_pieces(struct net_request *r, const uint8_t *hdr, size_t hdr_len,
+				const struct net_piece *pieces, size_t n, void *owned)
+{
+	struct net_piece *copy = n == 1 ? &r->one : malloc((n ? n : 1) * sizeof *copy);
+	if (copy == NULL) {
+		struct net_conn *c = r->conn;
+		net_pieces_release((struct net_piece *)pieces, n, owned);
+		if (!r->dead && c->state == NET_CONN_OPEN) {
+			tlog(TLOG_WARN, "net", "conn=%llu peer=%s out of memory for a response, closing",
+			     (unsigned long long)c->id, c->peer);
+			net_conn_ref(c);
+			net_conn_close(c, "out of memory"); /* marks r dead */
+			net_conn_unref(c);
+		}
+		net_request_free(r);
+		return;
+	}
+	if (n > 0)
+		memcpy(copy, pieces, n * sizeof *copy);
+	r->pieces = copy;
+	r->npieces = n;
+	r->owned = owned;
+	net_request_finish(r, hdr, hdr_len);
 }
 
 void net_request_close(struct net_request *r)

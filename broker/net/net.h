@@ -4,7 +4,8 @@
  * hands each complete frame to the owner's callback. It knows nothing about
  * API keys: the owner parses the header, builds the whole response (response
  * header + body, without the size prefix) and calls net_request_respond(),
- * now or later. Responses go out on each connection in request order, however
+ * now or later, or hands it over in pieces (net_request_respond_pieces) that
+ * may include file ranges sent with sendfile. Responses go out on each connection in request order, however
  * they complete (the protocol requires it): a finished response waits behind
  * an unfinished earlier one.
  *
@@ -65,6 +66,47 @@ void net_request_respond(struct net_request *req, uint8_t *resp, size_t len);
 #define NET_RESPONSE_HEADER_MAX 8
 void net_request_respond_with_header(struct net_request *req, const uint8_t *hdr, size_t hdr_len, uint8_t *resp,
 				     size_t len);
+/* --- Responses in pieces ---
+ *
+ * A response may be sent as a sequence of pieces instead of one buffer, so a
+ * large part (Fetch's record sets) goes out from where it already is: memory
+ * the owner keeps until the piece is released, or a file range written with
+ * sendfile(2) straight from the page cache. */
+
+/* Where the bytes of a piece are, from a given byte of it on. */
+struct net_where {
+	const uint8_t *data; /* in memory; NULL: in file `fd` from `offset` */
+	int fd;
+	int64_t offset;
+};
+
+struct net_piece {
+	size_t len;
+	/* A memory piece: the bytes, borrowed until release. NULL: `locate`
+	 * says where they are. */
+	const uint8_t *data;
+	/* Called each time before bytes [from, len) of the piece are written
+	 * (after a partial write too): fills *out for byte `from` and returns
+	 * 0, or returns -1 when the bytes cannot be had any more - the
+	 * connection then closes, since a frame cut short or filled with other
+	 * bytes would be worse. The answer may change between calls (a file
+	 * range copied into memory). */
+	int (*locate)(void *arg, size_t from, struct net_where *out);
+	/* Runs exactly once when net is done with the piece (written, or the
+	 * connection is gone). May be NULL. */
+	void (*release)(void *arg);
+	void *arg;
+};
+
+/* Completes `req` with a response made of `n` pieces sent in order behind
+ * the size prefix and `hdr` (as net_request_respond_with_header). The array is
+ * copied; the pieces belong to net from now on, whatever happens (their
+ * releases run exactly once, even when the connection is already gone).
+ * `owned` (may be NULL) is freed after the releases: memory the pieces
+ * point into. */
+void net_request_respond_pieces(struct net_request *req, const uint8_t *hdr, size_t hdr_len,
+				const struct net_piece *pieces, size_t n, void *owned);
+
 /* Completes `req` by closing its connection (unparseable request): responses
  * queued before it are dropped, as Kafka does. */
 void net_request_close(struct net_request *req);

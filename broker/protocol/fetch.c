@@ -301,9 +301,13 @@ int fetch_response_decode(struct kreader *r, int16_t version, struct fetch_respo
 	return -1;
 }
 
-void fetch_response_encode(struct kwriter *w, int16_t version, const struct fetch_response *in)
+/* With `holes`, the bytes of every non-empty record set are left out and
+ * their positions recorded; returns how many. */
+static size_t fetch_response_encode_impl(struct kwriter *w, int16_t version, const struct fetch_response *in,
+					 size_t *holes)
 {
 	bool flexible = version >= FETCH_FLEXIBLE_VERSION;
+	size_t nholes = 0;
 	assert(fetch_in_range(version));
 	kw_i32(w, in->throttle_time_ms);
 	if (version >= 7) {
@@ -334,13 +338,44 @@ void fetch_response_encode(struct kwriter *w, int16_t version, const struct fetc
 			}
 			if (version >= 11)
 				kw_i32(w, p->preferred_read_replica);
-			kw_bytes_f(w, flexible, p->records.p, p->records.len);
+			if (holes != NULL && p->records.len > 0) {
+				/* The size prefix only; the caller sends the bytes. */
+				if (flexible)
+					kw_uvarint(w, (uint32_t)p->records.len + 1);
+				else
+					kw_i32(w, p->records.len);
+				holes[nholes++] = w->len;
+			} else {
+				kw_bytes_f(w, flexible, p->records.p, p->records.len);
+			}
 			if (flexible)
 				fetch_partition_data_put_tags(w, p);
 		}
 		kw_tags_f(w, flexible);
 	}
 	kw_tags_f(w, flexible);
+	return nholes;
+}
+
+void fetch_response_encode(struct kwriter *w, int16_t version, const struct fetch_response *in)
+{
+	(void)fetch_response_encode_impl(w, version, in, NULL);
+}
+
+size_t fetch_response_record_sets(const struct fetch_response *in)
+{
+	size_t n = 0;
+	for (int32_t i = 0; i < in->responses_count; i++)
+		for (int32_t j = 0; j < in->responses[i].partitions_count; j++)
+			if (in->responses[i].partitions[j].records.len > 0)
+				n++;
+	return n;
+}
+
+size_t fetch_response_encode_holes(struct kwriter *w, int16_t version, const struct fetch_response *in,
+				   size_t *holes)
+{
+	return fetch_response_encode_impl(w, version, in, holes);
 }
 
 void fetch_response_free(struct fetch_response *resp)

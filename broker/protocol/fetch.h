@@ -10,10 +10,11 @@
  * buffer (valid as long as it) and mallocs the arrays, all released by *_free
  * (which leaves the views alone). Encode borrows everything; the records of
  * a partition are copied into the writer once (kw_raw), so a handler can pass
- * a view of log bytes it holds until encode returns. Decode returns 0, or -1
- * when the bytes are malformed (reader err set) or memory ran out; the struct
- * is then already freed. Versions outside [MIN, MAX] fail decode and are a
- * bug for encode.
+ * a view of log bytes it holds until encode returns - or left out by
+ * fetch_response_encode_holes, for a handler that sends them itself. Decode
+ * returns 0, or -1 when the bytes are malformed (reader err set) or memory
+ * ran out; the struct is then already freed. Versions outside [MIN, MAX]
+ * fail decode and are a bug for encode.
  */
 #ifndef TERN_PROTOCOL_FETCH_H
 #define TERN_PROTOCOL_FETCH_H
@@ -106,6 +107,18 @@ void fetch_request_encode(struct kwriter *w, int16_t version, const struct fetch
 void fetch_request_free(struct fetch_request *req);
 int fetch_response_decode(struct kreader *r, int16_t version, struct fetch_response *out);
 void fetch_response_encode(struct kwriter *w, int16_t version, const struct fetch_response *in);
+/* Record sets with bytes (records.len > 0) in a response. */
+size_t fetch_response_record_sets(const struct fetch_response *in);
+/* fetch_response_encode without the record bytes, so they can be sent from
+ * where they are (a segment file, with sendfile) rather than copied into the
+ * writer: for every partition with records.len > 0, in encoding order
+ * (topics, then their partitions), only the size prefix is written and
+ * holes[k] gets the writer position where the len bytes belong; records.p is
+ * not read for them. The whole response is the writer's bytes with each
+ * record set inserted at its hole. `holes` has room for
+ * fetch_response_record_sets(in) entries; returns that count. */
+size_t fetch_response_encode_holes(struct kwriter *w, int16_t version, const struct fetch_response *in,
+				   size_t *holes);
 void fetch_response_free(struct fetch_response *resp);
 
 #endif

@@ -485,6 +485,258 @@ static void server__bind_error_returns_null(void **state)
 	assert_null(net_server_new(f->base, &cfg, on_request, f));
 }
 
+/* --- responses in pieces --- */
+
+/* A piece source for the tests: a file range, or memory once `copy` is set
+ * (what a log truncation does), or gone. */
+struct src {
+	int fd;
+	int64_t offset;
+	const uint8_t *copy;
+	bool gone;
+	int locates;
+	int releases;
+};
+
+static int src_locate(void *arg, size_t from, struct net_where *out)
+{
+	struct src *s = arg;
+	s->locates++;
+	if (s->gone)
+		return -1;
+	if (s->copy != NULL) {
+		out->data = s->copy + from;
+		return 0;
+	}
+	out->data = NULL;
+	out->fd = s->fd;
+	out->offset = s->offset + (int64_t)from;
+	return 0;
+}
+
+static void src_release(void *arg)
+{
+	((struct src *)arg)->releases++;
+}
+
+static int releases_of_memory;
+
+static void memory_release(void *arg)
+{
+	releases_of_memory++;
+}
+
+/* A temporary file holding `n` bytes: byte i is (uint8_t)(i * 7 + seed). */
+static int temp_file(size_t n, uint8_t seed)
+{
+	char path[] = "/tmp/tern-test-net-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	uint8_t *b = malloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(i * 7 + seed);
+	assert_int_equal(pwrite(fd, b, n, 0), (ssize_t)n);
+	free(b);
+	return fd;
+}
+
+/* The response `expect` (whole, after the size prefix) arrives intact. */
+static void read_exact(struct fixture *f, int fd, const uint8_t *expect, size_t n)
+{
+	uint8_t size[4];
+	assert_int_equal(client_read(f, fd, size, 4), 4);
+	assert_int_equal(be32(size), n);
+	uint8_t *got = malloc(n ? n : 1);
+	assert_int_equal(client_read(f, fd, got, n), n);
+	assert_memory_equal(got, expect, n);
+	free(got);
+}
+
+static void hold_two(struct fixture *f, int fd)
+{
+	uint8_t buf[64];
+	size_t n = make_frame(buf, 1, 0);
+	client_write(f, fd, buf, n);
+	n = make_frame(buf, 2, 0);
+	client_write(f, fd, buf, n);
+	pump_until(f, &f->n_held, 2);
+}
+
+static void server__pieces_from_memory_and_file_in_order(void **state)
+{
+	struct fixture *f = *state;
+	f->hold = true;
+	int fd = client_connect(f);
+	hold_two(f, fd);
+
+	size_t flen = 3 * 1024 * 1024 + 17; /* several sendfile calls */
+	int file = temp_file(flen + 100, 3);
+	struct src src = {.fd = file, .offset = 100};
+	uint8_t *head = malloc(5);
+	memcpy(head, "HEAD!", 5);
+	static const uint8_t tail[] = "tail";
+	releases_of_memory = 0;
+	struct net_piece pieces[] = {
+		{.len = 5, .data = head},
+		{.len = flen, .locate = src_locate, .release = src_release, .arg = &src},
+		{.len = 0, .data = tail},
+		{.len = 4, .data = tail, .release = memory_release},
+	};
+	static const uint8_t hdr[] = {0xc0, 0xff, 0xee};
+	/* #2 (pieces) completes before #1: it waits. */
+	net_request_respond_pieces(f->held[1], hdr, sizeof hdr, pieces, 4, head);
+	f->held[1] = NULL;
+	assert_true(client_has_nothing(f, fd));
+	net_request_respond(f->held[0], dup_bytes(f->held_frame[0], f->held_len[0], 0), f->held_len[0]);
+	f->held[0] = NULL;
+
+	assert_int_equal(read_echo(f, fd, 0), 1);
+	size_t n = sizeof hdr + 5 + flen + 4;
+	uint8_t *expect = malloc(n);
+	memcpy(expect, hdr, sizeof hdr);
+	memcpy(expect + sizeof hdr, "HEAD!", 5);
+	for (size_t i = 0; i < flen; i++)
+		expect[sizeof hdr + 5 + i] = (uint8_t)((i + 100) * 7 + 3);
+	memcpy(expect + sizeof hdr + 5 + flen, "tail", 4);
+	read_exact(f, fd, expect, n);
+	free(expect);
+	for (int i = 0; i < 10 && (src.releases == 0 || releases_of_memory == 0); i++)
+		pump(f);
+	assert_int_equal(src.releases, 1);
+	assert_int_equal(releases_of_memory, 1);
+	assert_true(src.locates >= 1);
+
+	/* The connection goes on. */
+	f->hold = false;
+	uint8_t buf[64];
+	size_t fl = make_frame(buf, 9, 2);
+	client_write(f, fd, buf, fl);
+	assert_int_equal(read_echo(f, fd, 2), 9);
+	close(file);
+	close(fd);
+}
+
+/* A file piece queued behind an unanswered request whose source moves to
+ * memory before it is written (a log truncation): the client gets the bytes
+ * the response was made with, not what the file holds later. */
+static void server__piece_moved_to_memory_sends_original_bytes(void **state)
+{
+	struct fixture *f = *state;
+	f->hold = true;
+	int fd = client_connect(f);
+	hold_two(f, fd);
+
+	int file = temp_file(4096, 11);
+	uint8_t original[1000];
+	assert_int_equal(pread(file, original, sizeof original, 500), (ssize_t)sizeof original);
+	struct src src = {.fd = file, .offset = 500};
+	struct net_piece piece = {.len = sizeof original, .locate = src_locate, .release = src_release, .arg = &src};
+	net_request_respond_pieces(f->held[1], NULL, 0, &piece, 1, NULL);
+	f->held[1] = NULL;
+
+	/* Truncated and rewritten meanwhile, with a copy taken first. */
+	src.copy = original;
+	assert_int_equal(ftruncate(file, 200), 0);
+	uint8_t other[4096];
+	memset(other, 0xee, sizeof other);
+	assert_int_equal(pwrite(file, other, sizeof other, 200), (ssize_t)sizeof other);
+
+	net_request_respond(f->held[0], dup_bytes(f->held_frame[0], f->held_len[0], 0), f->held_len[0]);
+	f->held[0] = NULL;
+	assert_int_equal(read_echo(f, fd, 0), 1);
+	read_exact(f, fd, original, sizeof original);
+	assert_int_equal(src.releases, 1);
+	close(file);
+	close(fd);
+}
+
+/* Bytes that cannot be had (a failed copy, a file shorter than the range)
+ * close the connection: the client never gets a frame with other bytes. */
+static void server__unavailable_piece_closes_the_connection(void **state)
+{
+	struct fixture *f = *state;
+	f->hold = true;
+	for (int variant = 0; variant < 2; variant++) {
+		f->n_held = 0;
+		int fd = client_connect(f);
+		uint8_t buf[64];
+		size_t n = make_frame(buf, 1, 0);
+		client_write(f, fd, buf, n);
+		pump_until(f, &f->n_held, 1);
+
+		int file = temp_file(100, 1);
+		/* variant 0: the source says gone; 1: the range passes the file's end. */
+		struct src src = {.fd = file, .offset = variant == 0 ? 0 : 50, .gone = variant == 0};
+		struct net_piece pieces[] = {
+			{.len = 3, .data = (const uint8_t *)"abc"},
+			{.len = 100, .locate = src_locate, .release = src_release, .arg = &src},
+		};
+		net_request_respond_pieces(f->held[0], NULL, 0, pieces, 2, NULL);
+		f->held[0] = NULL;
+		uint8_t got[4 + 3 + 100];
+		size_t r = client_read(f, fd, got, sizeof got);
+		assert_true(r < sizeof got);
+		assert_true(client_sees_close(f, fd));
+		assert_int_equal(src.releases, 1);
+		assert_int_equal(net_server_conn_count(f->srv), 0);
+		close(file);
+		close(fd);
+	}
+}
+
+/* Pieces handed to a request whose connection is gone are released at once. */
+static void server__pieces_of_a_dead_request_are_released(void **state)
+{
+	struct fixture *f = *state;
+	f->hold = true;
+	int fd = client_connect(f);
+	uint8_t buf[64];
+	size_t n = make_frame(buf, 1, 0);
+	client_write(f, fd, buf, n);
+	pump_until(f, &f->n_held, 1);
+	close(fd);
+	int64_t deadline = now_ms() + 5000;
+	while (net_server_conn_count(f->srv) > 0 && now_ms() < deadline) {
+		pump(f);
+		usleep(200);
+	}
+	assert_false(net_request_conn_alive(f->held[0]));
+	struct src src = {.fd = -1};
+	releases_of_memory = 0;
+	struct net_piece pieces[] = {
+		{.len = 10, .locate = src_locate, .release = src_release, .arg = &src},
+		{.len = 1, .data = (const uint8_t *)"x", .release = memory_release},
+	};
+	net_request_respond_pieces(f->held[0], NULL, 0, pieces, 2, malloc(8));
+	f->held[0] = NULL;
+	assert_int_equal(src.releases, 1);
+	assert_int_equal(src.locates, 0);
+	assert_int_equal(releases_of_memory, 1);
+}
+
+/* A response of pieces still queued when the connection closes is released
+ * with it. */
+static void server__queued_pieces_released_on_close(void **state)
+{
+	struct fixture *f = *state;
+	f->hold = true;
+	int fd = client_connect(f);
+	hold_two(f, fd);
+	int file = temp_file(64, 5);
+	struct src src = {.fd = file};
+	struct net_piece piece = {.len = 64, .locate = src_locate, .release = src_release, .arg = &src};
+	net_request_respond_pieces(f->held[1], NULL, 0, &piece, 1, NULL);
+	f->held[1] = NULL;
+	net_request_close(f->held[0]);
+	f->held[0] = NULL;
+	assert_int_equal(src.releases, 1);
+	assert_int_equal(src.locates, 0);
+	assert_true(client_sees_close(f, fd));
+	close(file);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +752,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(server__output_high_water_mark_pauses_reading, setup, teardown),
 		cmocka_unit_test_setup_teardown(server__free_with_pending_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(server__bind_error_returns_null, setup, teardown),
+		cmocka_unit_test_setup_teardown(server__pieces_from_memory_and_file_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(server__piece_moved_to_memory_sends_original_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(server__unavailable_piece_closes_the_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(server__pieces_of_a_dead_request_are_released, setup, teardown),
+		cmocka_unit_test_setup_teardown(server__queued_pieces_released_on_close, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

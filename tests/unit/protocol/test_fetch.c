@@ -395,6 +395,87 @@ static void fetch_request__bad_counts_fail_without_allocating(void **state)
 	assert_int_equal(fetch_response_decode(&r, 12, &got), -1);
 }
 
+/* Two topics, record sets of different sizes between empty and null ones. */
+static const uint8_t records_b[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+
+static struct fetch_partition_data holes_partition_data[] = {
+	{.partition_index = 7, .high_watermark = 50, .last_stable_offset = 50, .log_start_offset = 0,
+	 .diverging_epoch = {-1, -1}, .aborted_transactions_count = -1, .preferred_read_replica = -1,
+	 .records = {records_b, sizeof records_b}},
+	{.partition_index = 8, .high_watermark = 5, .last_stable_offset = 5, .log_start_offset = 0,
+	 .diverging_epoch = {-1, -1}, .aborted_transactions_count = -1, .preferred_read_replica = -1,
+	 .records = {records_b, 3}},
+};
+
+static struct fetch_topic_response holes_topic_responses[] = {
+	{.topic = KS("orders"), .partitions = sample_partition_data, .partitions_count = 3},
+	{.topic = KS("none"), .partitions = NULL, .partitions_count = 0},
+	{.topic = KS("payments"), .partitions = holes_partition_data, .partitions_count = 2},
+};
+
+static const struct fetch_response holes_response = {
+	.throttle_time_ms = 0,
+	.responses = holes_topic_responses,
+	.responses_count = 3,
+};
+
+/* The hollow encoding, with each record set put back at its hole, is the
+ * ordinary encoding byte for byte; the holes do not depend on records.p. */
+static void fetch_response__holes_filled_give_the_same_bytes(void **state)
+{
+	const uint8_t *sets[] = {records_a, records_b, records_b};
+	const size_t lens[] = {sizeof records_a, sizeof records_b, 3};
+	assert_int_equal(fetch_response_record_sets(&holes_response), 3);
+	for (int16_t v = FETCH_MIN_VERSION; v <= FETCH_MAX_VERSION; v++) {
+		struct kwriter whole, hollow;
+		kw_init(&whole, 16);
+		kw_init(&hollow, 16);
+		fetch_response_encode(&whole, v, &holes_response);
+		size_t holes[3];
+		assert_int_equal(fetch_response_encode_holes(&hollow, v, &holes_response, holes), 3);
+		assert_int_equal(whole.err, 0);
+		assert_int_equal(hollow.err, 0);
+		assert_int_equal(hollow.len + sizeof records_a + sizeof records_b + 3, whole.len);
+
+		uint8_t *filled = malloc(whole.len);
+		size_t at = 0, prev = 0;
+		for (int k = 0; k < 3; k++) {
+			assert_true(holes[k] >= prev && holes[k] <= hollow.len);
+			memcpy(filled + at, hollow.buf + prev, holes[k] - prev);
+			at += holes[k] - prev;
+			memcpy(filled + at, sets[k], lens[k]);
+			at += lens[k];
+			prev = holes[k];
+		}
+		memcpy(filled + at, hollow.buf + prev, hollow.len - prev);
+		at += hollow.len - prev;
+		assert_int_equal(at, whole.len);
+		assert_memory_equal(filled, whole.buf, whole.len);
+		free(filled);
+
+		/* A handler leaves records.p NULL for bytes it sends itself. */
+		struct fetch_partition_data pd[2];
+		memcpy(pd, holes_partition_data, sizeof pd);
+		pd[0].records.p = NULL;
+		pd[1].records.p = NULL;
+		struct fetch_topic_response tr[3];
+		memcpy(tr, holes_topic_responses, sizeof tr);
+		tr[2].partitions = pd;
+		struct fetch_response viewless = holes_response;
+		viewless.responses = tr;
+		struct kwriter again;
+		kw_init(&again, 16);
+		size_t holes2[3];
+		assert_int_equal(fetch_response_encode_holes(&again, v, &viewless, holes2), 3);
+		assert_int_equal(again.len, hollow.len);
+		assert_memory_equal(again.buf, hollow.buf, hollow.len);
+		assert_memory_equal(holes2, holes, sizeof holes);
+		kw_free(&again);
+		kw_free(&whole);
+		kw_free(&hollow);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +486,7 @@ int main(void)
 		cmocka_unit_test(fetch_response__unknown_tags_skipped),
 		cmocka_unit_test(fetch__truncated_input_fails_everywhere),
 		cmocka_unit_test(fetch_request__bad_counts_fail_without_allocating),
+		cmocka_unit_test(fetch_response__holes_filled_give_the_same_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
