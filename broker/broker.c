@@ -10,6 +10,7 @@
 #include "broker/broker_internal.h"
 #include "broker/group/group.h"
 #include "broker/group/group_topic.h"
+#include "broker/log/cleaner.h"
 #include "broker/log/log.h"
 #include "broker/logger.h"
 #include "broker/metadata.h"
@@ -172,6 +173,58 @@ static void broker_retention_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* ---- The log cleaner (log.cleaner.*, broker/log/cleaner.h) ----
+ *
+ * Every log.cleaner.backoff.ms the compacted logs whose dirty ratio reached
+ * min.cleanable.dirty.ratio get a cleaning pass, on every replica (Kafka's
+ * cleaner compacts followers' logs too, each below its own high
+ * watermark). The pass runs on the event loop thread, which owns the logs. */
+static void broker_cleaner_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct broker *b = arg;
+	for (int i = 0; i < b->topics.count; i++) {
+		struct topic *t = b->topics.items[i];
+		for (int32_t p = 0; p < t->partition_count; p++) {
+			if (!t->partitions[p])
+				continue;
+			struct log *log = t->partitions[p]->log;
+			int64_t now = broker_now_ms();
+			if (!cleaner_needed(log, now))
+				continue;
+			struct cleaner_stats st;
+			int rc = cleaner_clean(log, now, b->cfg->log_cleaner_dedupe_buffer_size, &st);
+			if (rc != 0)
+				tlog(TLOG_WARN, "cleaner", "%s-%d: cleaning failed: %s", t->name, p, strerror(-rc));
+			else if (st.segments_cleaned > 0)
+				tlog(TLOG_INFO, "cleaner",
+				     "%s-%d: cleaned %d segment(s) below offset %lld: %lld -> %lld bytes, %lld record(s) "
+				     "removed (%lld tombstone(s))",
+				     t->name, p, st.segments_cleaned, (long long)st.end_offset, (long long)st.bytes_before,
+				     (long long)st.bytes_after, (long long)st.records_removed,
+				     (long long)st.tombstones_removed);
+		}
+	}
+}
+
+static int broker_cleaner_start(struct broker *b)
+{
+	if (!b->cfg->log_cleaner_enable)
+		return 0;
+	int64_t every = b->cfg->log_cleaner_backoff_ms;
+	struct timeval tv = {.tv_sec = every / 1000, .tv_usec = (every % 1000) * 1000};
+	b->cleaner_timer = event_new(b->base, -1, EV_PERSIST, broker_cleaner_cb, b);
+	return b->cleaner_timer != NULL && event_add(b->cleaner_timer, &tv) == 0 ? 0 : -1;
+}
+
+static void broker_cleaner_stop(struct broker *b)
+{
+	if (b->cleaner_timer != NULL)
+		event_free(b->cleaner_timer);
+	b->cleaner_timer = NULL;
+}
+
 /* The claim-check stage: the configured object store behind a worker pool.
  * The secret key is handed to the backend and never logged. */
 static int broker_open_claimcheck(struct broker *b)
@@ -272,6 +325,8 @@ struct broker *broker_new(struct event_base *base, const struct broker_config *c
 	b->producer_expiry_timer = event_new(base, -1, EV_PERSIST, broker_producer_expiry_cb, b);
 	if (!b->producer_expiry_timer || event_add(b->producer_expiry_timer, &etv) != 0)
 		goto err;
+	if (broker_cleaner_start(b) != 0)
+		goto err;
 	tlog(TLOG_INFO, "broker", "node %d: %d topic(s) open in %s, cluster id %s", (int)cfg->node_id,
 	     b->topics.count, b->topics.log_dir, b->topics.cluster_id);
 	return b;
@@ -298,6 +353,7 @@ void broker_free(struct broker *b)
 		event_free(b->retention_timer);
 	if (b->producer_expiry_timer)
 		event_free(b->producer_expiry_timer);
+	broker_cleaner_stop(b);
 	metadata_stop(b); /* first: a leader hands leadership over while the rest still runs */
 	api_fetch_shutdown(b);
 	if (b->net)

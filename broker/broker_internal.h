@@ -31,6 +31,7 @@ struct broker {
 	struct net_server *net;
 	struct event *retention_timer;
 	struct event *producer_expiry_timer; /* producer.id.expiration.check.interval.ms */
+	struct event *cleaner_timer;         /* log.cleaner.backoff.ms; NULL when log.cleaner.enable=false */
 	struct fetch_parked *parked;      /* long-poll fetches waiting for data (api/fetch.c) */
 	struct group_coordinator *groups;
 	struct claimcheck_stage *cc;      /* the claim-check stage (worker pool + object store) */

@@ -150,7 +150,19 @@ static const struct config_key config_table[] = {
 	CONFIG_STRING("log.message.timestamp.type", log_message_timestamp_type, "CreateTime", config_timestamp_types,
 		      "Whether a record's timestamp is the producer's or the append time."),
 	CONFIG_LIST("log.cleanup.policy", log_cleanup_policy, "delete",
-		    "Retention policy of old segments (Tern implements delete)."),
+		    "Default cleanup.policy: delete (retention), compact (log cleaner), or both."),
+	CONFIG_BOOL("log.cleaner.enable", log_cleaner_enable, "true",
+		    "Run the log cleaner, which compacts topics with cleanup.policy=compact."),
+	CONFIG_LONG("log.cleaner.backoff.ms", log_cleaner_backoff_ms, "15000", 1, I64MAX,
+		    "Time between two checks of the compacted logs for cleaning."),
+	CONFIG_LONG("log.cleaner.dedupe.buffer.size", log_cleaner_dedupe_buffer_size, "134217728", 1024, I64MAX,
+		    "Memory for the key map of one cleaning pass; a pass cleans what the map covers."),
+	CONFIG_LONG("log.cleaner.delete.retention.ms", log_cleaner_delete_retention_ms, "86400000", 0, I64MAX,
+		    "Default delete.retention.ms: how long tombstones stay in a compacted log."),
+	CONFIG_LONG("log.cleaner.min.compaction.lag.ms", log_cleaner_min_compaction_lag_ms, "0", 0, I64MAX,
+		    "Default min.compaction.lag.ms: records younger than this are not compacted (KIP-58)."),
+	CONFIG_STRING("log.cleaner.min.cleanable.ratio", log_cleaner_min_cleanable_ratio_str, "0.5", NULL,
+		      "Default min.cleanable.dirty.ratio: dirty share of a log that triggers cleaning (0 to 1)."),
 
 	/* replication */
 	CONFIG_LONG("replica.lag.time.max.ms", replica_lag_time_max_ms, "30000", 1, I64MAX,
@@ -948,8 +960,8 @@ static int config_role_item(const char *item, void *arg)
 static int config_policy_item(const char *item, void *arg)
 {
 	struct config_voter_ctx *c = arg;
-	if (strcmp(item, "delete") != 0) {
-		config_err(c->errbuf, c->errlen, "log.cleanup.policy: unsupported policy '%s' (Tern implements delete)",
+	if (strcmp(item, "delete") != 0 && strcmp(item, "compact") != 0) {
+		config_err(c->errbuf, c->errlen, "log.cleanup.policy: unsupported policy '%s' (expected delete, compact)",
 			   item);
 		return -1;
 	}
@@ -1063,6 +1075,18 @@ static int config_resolve(struct broker_config *cfg, char *errbuf, size_t errlen
 	}
 	if (config_each_item(cfg->log_cleanup_policy, config_policy_item, &vc) != 0)
 		return -1;
+	{
+		/* A double in Kafka; the table has no double kind. */
+		const char *r = cfg->log_cleaner_min_cleanable_ratio_str ? cfg->log_cleaner_min_cleanable_ratio_str : "0.5";
+		char *end;
+		errno = 0;
+		double d = strtod(r, &end);
+		if (errno != 0 || end == r || *end != '\0' || !(d >= 0.0 && d <= 1.0)) {
+			config_err(errbuf, errlen, "log.cleaner.min.cleanable.ratio: '%s' is not a number in [0, 1]", r);
+			return -1;
+		}
+		cfg->log_cleaner_min_cleanable_ratio = d;
+	}
 
 	/* Time precedence (LogConfig / KafkaConfig): ms, else minutes, else hours. */
 	if (!config_is_explicit(cfg, "log.roll.ms"))

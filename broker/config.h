@@ -129,7 +129,15 @@ struct broker_config {
 	int64_t log_flush_interval_ms;     /* effective */
 	int64_t log_flush_scheduler_interval_ms;
 	char *log_message_timestamp_type;  /* CreateTime|LogAppendTime */
-	char *log_cleanup_policy;          /* delete (compaction is not implemented) */
+	char *log_cleanup_policy;          /* delete, compact, or both (a list) */
+	/* The log cleaner (broker/log/cleaner.h), Kafka's log.cleaner.* */
+	bool log_cleaner_enable;
+	int64_t log_cleaner_backoff_ms;            /* between passes over the compacted logs */
+	int64_t log_cleaner_dedupe_buffer_size;    /* bytes of key map per pass */
+	int64_t log_cleaner_delete_retention_ms;   /* default delete.retention.ms */
+	int64_t log_cleaner_min_compaction_lag_ms; /* default min.compaction.lag.ms */
+	char *log_cleaner_min_cleanable_ratio_str; /* as given (default min.cleanable.dirty.ratio) */
+	double log_cleaner_min_cleanable_ratio;    /* parsed, in [0, 1] */
 
 	/* --- replication --- */
 	int64_t replica_lag_time_max_ms;

@@ -251,8 +251,9 @@ static void replica_append(struct replica_manager *rm, struct partition *p, cons
 		int64_t end = log_end_offset(p->log);
 		if (h.base_offset + h.last_offset_delta < end)
 			continue; /* already here (a batch the leader sent again) */
-		if (h.base_offset != end) {
-			tlog(TLOG_WARN, REPLICA_LOG, "%s-%d: leader batch at %" PRId64 " does not start at our end %" PRId64,
+		/* Past our end: the leader compacted the offsets between away. */
+		if (h.base_offset < end) {
+			tlog(TLOG_WARN, REPLICA_LOG, "%s-%d: leader batch at %" PRId64 " starts before our end %" PRId64,
 			     p->topic->name, p->index, h.base_offset, end);
 			break;
 		}
@@ -261,7 +262,7 @@ static void replica_append(struct replica_manager *rm, struct partition *p, cons
 			     p->index, h.base_offset);
 			break;
 		}
-		int rc = log_append(p->log, batch, size, now);
+		int rc = log_append_from_leader(p->log, batch, size, now);
 		if (rc != 0) {
 			tlog(TLOG_ERROR, REPLICA_LOG, "%s-%d: append at %" PRId64 " failed: %s", p->topic->name, p->index,
 			     h.base_offset, strerror(-rc));

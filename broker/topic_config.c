@@ -18,11 +18,14 @@ enum tc_id {
 	TC_CLAIMCHECK_THRESHOLD_BYTES,
 	TC_CLEANUP_POLICY,
 	TC_COMPRESSION_TYPE,
+	TC_DELETE_RETENTION_MS,
 	TC_FLUSH_MESSAGES,
 	TC_FLUSH_MS,
 	TC_INDEX_INTERVAL_BYTES,
 	TC_MAX_MESSAGE_BYTES,
 	TC_MESSAGE_TIMESTAMP_TYPE,
+	TC_MIN_CLEANABLE_DIRTY_RATIO,
+	TC_MIN_COMPACTION_LAG_MS,
 	TC_MIN_INSYNC_REPLICAS,
 	TC_RETENTION_BYTES,
 	TC_RETENTION_MS,
@@ -42,9 +45,9 @@ struct tc_row {
 };
 
 /* Sorted by name, as Kafka lists them. Only what the broker acts on is accepted:
- * compaction and broker-side recompression do not exist yet, so
- * cleanup.policy=compact and compression.type other than producer are refused
- * rather than silently ignored. */
+ * broker-side recompression does not exist yet, so compression.type other than
+ * producer is refused rather than silently ignored. cleanup.policy takes
+ * Kafka's list: delete, compact (broker/log/cleaner.h), or both. */
 static const struct tc_row tc_rows[] = {
 	{TC_CLAIMCHECK_ENABLE, "claimcheck.enable", TC_BOOL, 0, 0, "false",
 	 "Tern: move values of at least claimcheck.threshold.bytes to the claim-check object store."},
@@ -54,9 +57,12 @@ static const struct tc_row tc_rows[] = {
 	 "Tern: largest value a claim-check topic accepts."},
 	{TC_CLAIMCHECK_THRESHOLD_BYTES, "claimcheck.threshold.bytes", TC_LONG, 1, INT64_MAX, "1048576",
 	 "Tern: values of at least this many bytes are moved to the object store."},
-	{TC_CLEANUP_POLICY, "cleanup.policy", TC_STRING, 0, 0, "delete", "Retention policy: delete."},
+	{TC_CLEANUP_POLICY, "cleanup.policy", TC_STRING, 0, 0, "delete",
+	 "delete removes old segments (retention); compact keeps the latest record per key; or both."},
 	{TC_COMPRESSION_TYPE, "compression.type", TC_STRING, 0, 0, "producer",
 	 "Final compression type: producer keeps the codec the producer chose."},
+	{TC_DELETE_RETENTION_MS, "delete.retention.ms", TC_LONG, 0, INT64_MAX, "86400000",
+	 "Milliseconds tombstones stay in a compacted log."},
 	{TC_FLUSH_MESSAGES, "flush.messages", TC_LONG, 1, INT64_MAX, "9223372036854775807",
 	 "Records appended between forced fsyncs."},
 	{TC_FLUSH_MS, "flush.ms", TC_LONG, 0, INT64_MAX, "9223372036854775807",
@@ -67,6 +73,10 @@ static const struct tc_row tc_rows[] = {
 	 "Largest record batch size allowed."},
 	{TC_MESSAGE_TIMESTAMP_TYPE, "message.timestamp.type", TC_STRING, 0, 0, "CreateTime",
 	 "CreateTime or LogAppendTime."},
+	{TC_MIN_CLEANABLE_DIRTY_RATIO, "min.cleanable.dirty.ratio", TC_STRING, 0, 0, "0.5",
+	 "Share of a compacted log not yet cleaned that triggers cleaning (0 to 1)."},
+	{TC_MIN_COMPACTION_LAG_MS, "min.compaction.lag.ms", TC_LONG, 0, INT64_MAX, "0",
+	 "Records stay uncompacted for at least this many milliseconds (KIP-58)."},
 	{TC_MIN_INSYNC_REPLICAS, "min.insync.replicas", TC_INT, 1, INT32_MAX, "1",
 	 "Minimum in-sync replicas for acks=all."},
 	{TC_RETENTION_BYTES, "retention.bytes", TC_LONG, -1, INT64_MAX, "-1",
@@ -99,6 +109,52 @@ static int tc_parse_long(const char *s, int64_t *out)
 	if (errno || end == s || *end != '\0')
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* cleanup.policy: a comma-separated list of delete and compact (Kafka's
+ * LIST type: spaces around items allowed), not empty. */
+static int tc_parse_policy(const char *value, bool *compact, bool *del)
+{
+	bool c = false, d = false;
+	const char *p = value;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		while (*e != '\0' && *e != ',' && *e != ' ')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (n == 7 && strncmp(p, "compact", 7) == 0)
+			c = true;
+		else if (n == 6 && strncmp(p, "delete", 6) == 0)
+			d = true;
+		else
+			return -1;
+		while (*e == ' ')
+			e++;
+		if (*e == '\0')
+			break;
+		if (*e != ',')
+			return -1;
+		p = e + 1;
+	}
+	if (compact)
+		*compact = c;
+	if (del)
+		*del = d;
+	return 0;
+}
+
+static int tc_parse_ratio(const char *value, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(value, &end);
+	if (errno != 0 || end == value || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+		return -1;
+	if (out)
+		*out = d;
 	return 0;
 }
 
@@ -139,8 +195,16 @@ int topic_config_validate(const char *name, const char *value, char *errbuf, siz
 		}
 		return 0;
 	case TC_CLEANUP_POLICY:
-		if (strcmp(value, "delete") != 0) {
-			snprintf(errbuf, errlen, "Invalid value %s for configuration cleanup.policy: only delete is supported", value);
+		if (tc_parse_policy(value, NULL, NULL) != 0) {
+			snprintf(errbuf, errlen,
+				 "Invalid value %s for configuration cleanup.policy: a list of delete and compact", value);
+			return -1;
+		}
+		return 0;
+	case TC_MIN_CLEANABLE_DIRTY_RATIO:
+		if (tc_parse_ratio(value, NULL) != 0) {
+			snprintf(errbuf, errlen, "Invalid value %s for configuration min.cleanable.dirty.ratio: a number in [0, 1]",
+				 value);
 			return -1;
 		}
 		return 0;
@@ -178,7 +242,16 @@ static void tc_broker_default(enum tc_id id, const struct broker_config *b, char
 		snprintf(buf, n, "1048576");
 		break;
 	case TC_CLEANUP_POLICY:
-		snprintf(buf, n, "delete");
+		snprintf(buf, n, "%s", b->log_cleanup_policy ? b->log_cleanup_policy : "delete");
+		break;
+	case TC_DELETE_RETENTION_MS:
+		snprintf(buf, n, "%" PRId64, (int64_t)b->log_cleaner_delete_retention_ms);
+		break;
+	case TC_MIN_CLEANABLE_DIRTY_RATIO:
+		snprintf(buf, n, "%s", b->log_cleaner_min_cleanable_ratio_str ? b->log_cleaner_min_cleanable_ratio_str : "0.5");
+		break;
+	case TC_MIN_COMPACTION_LAG_MS:
+		snprintf(buf, n, "%" PRId64, (int64_t)b->log_cleaner_min_compaction_lag_ms);
 		break;
 	case TC_COMPRESSION_TYPE:
 		snprintf(buf, n, "%s", b->compression_type ? b->compression_type : "producer");
@@ -263,6 +336,38 @@ static bool tc_str_is(enum tc_id id, const struct broker_config *b, const struct
 	return false;
 }
 
+static const char *tc_value(const struct tc_row *row, const struct broker_config *b,
+			    const struct topic_overrides *ov, char *buf, size_t n, int *source);
+
+/* cleanup.policy and the cleaner's settings. Without delete in the policy
+ * neither retention.ms nor retention.bytes removes anything (Kafka's
+ * LogConfig: deletion applies only to logs whose policy includes delete). */
+static void tc_resolve_compaction(const struct broker_config *b, const struct topic_overrides *ov,
+				  struct topic_config *out)
+{
+	char buf[256];
+	bool compact = false, del = true;
+	for (int i = 0; i < TC_N; i++) {
+		if (tc_rows[i].id == TC_CLEANUP_POLICY) {
+			if (tc_parse_policy(tc_value(&tc_rows[i], b, ov, buf, sizeof buf, NULL), &compact, &del) != 0) {
+				compact = false;
+				del = true;
+			}
+		} else if (tc_rows[i].id == TC_MIN_CLEANABLE_DIRTY_RATIO) {
+			out->log.min_cleanable_dirty_ratio = LOG_DEFAULT_MIN_CLEANABLE_DIRTY_RATIO;
+			(void)tc_parse_ratio(tc_value(&tc_rows[i], b, ov, buf, sizeof buf, NULL),
+					     &out->log.min_cleanable_dirty_ratio);
+		}
+	}
+	out->log.compact = compact;
+	out->log.delete_retention_ms = tc_long(TC_DELETE_RETENTION_MS, b, ov);
+	out->log.min_compaction_lag_ms = tc_long(TC_MIN_COMPACTION_LAG_MS, b, ov);
+	if (!del) {
+		out->log.retention_ms = -1;
+		out->log.retention_bytes = -1;
+	}
+}
+
 void topic_config_resolve(const struct broker_config *b, const struct topic_overrides *ov,
 			  struct topic_config *out)
 {
@@ -282,6 +387,7 @@ void topic_config_resolve(const struct broker_config *b, const struct topic_over
 	out->claimcheck_threshold_bytes = tc_long(TC_CLAIMCHECK_THRESHOLD_BYTES, b, ov);
 	out->claimcheck_max_value_bytes = tc_long(TC_CLAIMCHECK_MAX_VALUE_BYTES, b, ov);
 	out->claimcheck_fetch_reference = tc_str_is(TC_CLAIMCHECK_FETCH_MODE, b, ov, "reference");
+	tc_resolve_compaction(b, ov, out);
 }
 
 int topic_config_count(void)

@@ -317,6 +317,10 @@ static int16_t produce_check(struct api_request *req, struct partition *p, struc
 		return (int16_t)err;
 	if (info->codec == BATCH_COMPRESSION_ZSTD && req->hdr.api_version < PRODUCE_ZSTD_MIN_VERSION)
 		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	/* Compaction keeps the latest record per key: a record without one has
+	 * no place in a compacted topic (Kafka's LogValidator). */
+	if (tc->log.compact && info->has_null_key)
+		return KERR_INVALID_RECORD;
 	/* acks=all needs min.insync.replicas in sync; a single broker is an ISR
 	 * of one. Checked before appending: nothing is written. */
 	if (acks == -1 && tc->min_insync_replicas > p->isr_count)

@@ -142,10 +142,10 @@ static int32_t gt_current_count(struct group_topic *gt)
 	return n;
 }
 
-/* The configs __consumer_offsets is created with. Kafka's are
- * cleanup.policy=compact and segment.bytes=offsets.topic.segment.bytes;
- * without compaction, retention.ms=-1 keeps time retention from deleting
- * what compaction would have kept. */
+/* The configs __consumer_offsets is created with, Kafka's:
+ * cleanup.policy=compact (the log cleaner keeps the latest record of each
+ * group and offset key; retention deletes nothing) and
+ * segment.bytes=offsets.topic.segment.bytes. */
 struct gt_configs {
 	char segment_bytes[24];
 	struct controller_topic_config items[2];
@@ -154,7 +154,7 @@ struct gt_configs {
 static void gt_configs_init(struct group_topic *gt, struct gt_configs *c)
 {
 	snprintf(c->segment_bytes, sizeof c->segment_bytes, "%d", (int)gt->b->cfg->offsets_topic_segment_bytes);
-	c->items[0] = (struct controller_topic_config){"retention.ms", "-1"};
+	c->items[0] = (struct controller_topic_config){"cleanup.policy", "compact"};
 	c->items[1] = (struct controller_topic_config){"segment.bytes", c->segment_bytes};
 }
 

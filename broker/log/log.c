@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,8 @@ struct log {
 	int32_t epochs_warned;
 	/* Idempotent producers as of the log end offset (see log.h). */
 	struct producer_state producers;
+	/* Compaction: when a kept tombstone expires (log_cleaner_due_ms). */
+	int64_t cleaner_due_ms;
 };
 
 void log_config_default(struct log_config *cfg)
@@ -53,6 +56,10 @@ void log_config_default(struct log_config *cfg)
 		.index_interval_bytes = LOG_DEFAULT_INDEX_INTERVAL_BYTES,
 		.flush_messages = INT64_MAX,
 		.flush_ms = INT64_MAX,
+		.compact = false,
+		.delete_retention_ms = LOG_DEFAULT_DELETE_RETENTION_MS,
+		.min_compaction_lag_ms = 0,
+		.min_cleanable_dirty_ratio = LOG_DEFAULT_MIN_CLEANABLE_DIRTY_RATIO,
 	};
 }
 
@@ -500,8 +507,14 @@ static bool log_ends_with(const char *s, const char *suffix)
 /* Lists the base offsets of the directory's .log files (sorted, malloc'd into
  * *out) and removes leftovers: temporary files of interrupted writes and
  * indexes whose .log is gone. */
+static int log_finish_swaps(const char *dir);
+
 static int log_list_segments(const char *dir, int64_t **out, size_t *count)
 {
+	/* A compaction swap interrupted by a crash (log_replace_cleaned). */
+	int swap_rc = log_finish_swaps(dir);
+	if (swap_rc != 0)
+		return swap_rc;
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return -errno;
@@ -698,6 +711,7 @@ struct log *log_open(const char *dir, const struct log_config *cfg, int64_t now_
 	}
 	log->cfg = *cfg;
 	log->high_watermark = INT64_MAX;
+	log->cleaner_due_ms = INT64_MIN;
 	log->epochs_warned = -1;
 	log->now_ms = now_ms;
 	log->last_flush_ms = now_ms;
@@ -867,13 +881,25 @@ int log_delete(struct log *log)
 	return rc;
 }
 
+static int log_append_batch(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms, bool gap_allowed);
+
 int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
+{
+	return log_append_batch(log, buf, len, now_ms, false);
+}
+
+int log_append_from_leader(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms)
+{
+	return log_append_batch(log, buf, len, now_ms, true);
+}
+
+static int log_append_batch(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms, bool gap_allowed)
 {
 	struct batch_header h;
 	if (batch_header_parse(buf, len, &h) != 0 || batch_total_size(&h) != len || h.magic != 2 ||
 	    h.last_offset_delta < 0 || h.records_count < 0 || len > INT32_MAX)
 		return -EINVAL;
-	if (h.base_offset != log_end_offset(log))
+	if (h.base_offset != log_end_offset(log) && !(gap_allowed && h.base_offset > log_end_offset(log)))
 		return -EINVAL;
 	log->now_ms = now_ms;
 
@@ -1162,4 +1188,154 @@ const struct producer_state_entry *log_producer_entry(const struct log *log, int
 size_t log_expire_producers(struct log *log, int64_t now_ms, int64_t producer_id_expiration_ms)
 {
 	return producer_state_expire(&log->producers, now_ms, producer_id_expiration_ms);
+}
+
+/* ---- Compaction support (log.h) ---- */
+
+struct segment *log_segment_at(struct log *log, size_t i)
+{
+	return i < log->nsegs ? log->segs[i] : NULL;
+}
+
+int64_t log_high_watermark(const struct log *log)
+{
+	return log->high_watermark;
+}
+
+const struct log_config *log_get_config(const struct log *log)
+{
+	return &log->cfg;
+}
+
+/* "<prefix><suffix>" into a fresh string. */
+static char *log_seg_path(const struct segment *seg, const char *suffix)
+{
+	size_t n = strlen(seg->prefix) + strlen(suffix) + 1;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s%s", seg->prefix, suffix);
+	return p;
+}
+
+/* Completes "<base>.log.swap" files left by a crash during a swap: the .swap
+ * is complete and durable (it was fsynced before the rename from .cleaned),
+ * so it replaces the .log, as Kafka's recovery does; the old indexes describe
+ * the old file and go, to be rebuilt. */
+static int log_finish_swaps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	int rc = 0;
+	bool any = false;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && rc == 0) {
+		int64_t base;
+		const char *suffix = log_parse_name(e->d_name, &base);
+		if (suffix == NULL || strcmp(suffix, ".log.swap") != 0)
+			continue;
+		char name[64];
+		snprintf(name, sizeof name, "%020lld.index", (long long)base);
+		log_unlink_in(dir, name);
+		snprintf(name, sizeof name, "%020lld.timeindex", (long long)base);
+		log_unlink_in(dir, name);
+		snprintf(name, sizeof name, "%020lld.log", (long long)base);
+		char *from = fileio_join(dir, e->d_name);
+		char *to = fileio_join(dir, name);
+		if (from == NULL || to == NULL)
+			rc = -ENOMEM;
+		else if (rename(from, to) < 0)
+			rc = -errno;
+		else
+			tlog(TLOG_INFO, "log", "%s: completed the interrupted compaction swap of segment %lld", dir,
+			     (long long)base);
+		free(from);
+		free(to);
+		any = true;
+	}
+	closedir(d);
+	if (rc == 0 && any)
+		rc = fileio_fsync_dir(dir);
+	return rc;
+}
+
+int log_replace_cleaned(struct log *log, size_t i, bool empty, int64_t now_ms)
+{
+	if (i + 1 >= log->nsegs)
+		return -EINVAL; /* never the active segment */
+	struct segment *old = log->segs[i];
+	char *cleaned = log_seg_path(old, ".log.cleaned");
+	char *swap = log_seg_path(old, ".log.swap");
+	char *logp = log_seg_path(old, ".log");
+	char *idx = log_seg_path(old, ".index");
+	char *tidx = log_seg_path(old, ".timeindex");
+	int rc = 0;
+	if (cleaned == NULL || swap == NULL || logp == NULL || idx == NULL || tidx == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (empty && i > 0) {
+		/* Nothing of the segment is left: the whole segment goes. Its
+		 * records are all superseded, so removing it is safe whenever a
+		 * crash interrupts it. */
+		unlink(cleaned);
+		memmove(log->segs + i, log->segs + i + 1, (log->nsegs - i - 1) * sizeof *log->segs);
+		log->nsegs--;
+		rc = segment_destroy(old);
+		if (rc == 0)
+			rc = fileio_fsync_dir(log->dir);
+		goto out;
+	}
+	if (rename(cleaned, swap) < 0) {
+		rc = -errno;
+		unlink(cleaned);
+		goto out;
+	}
+	rc = fileio_fsync_dir(log->dir);
+	if (rc != 0) {
+		unlink(swap);
+		goto out;
+	}
+	/* From here on the old indexes are wrong for the file on disk: until
+	 * the new segment is open, a close must not claim they are good. */
+	old->index_error = true;
+	if ((unlink(idx) < 0 && errno != ENOENT) || (unlink(tidx) < 0 && errno != ENOENT) || rename(swap, logp) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = fileio_fsync_dir(log->dir);
+	struct segment *seg = NULL;
+	if (rc == 0)
+		rc = segment_open(log->dir, old->base_offset, false, now_ms, &seg);
+	int64_t truncated = 0;
+	if (rc == 0)
+		rc = segment_recover(seg, log->cfg.index_interval_bytes, &truncated);
+	if (rc == 0)
+		rc = segment_flush(seg);
+	if (rc == 0 && truncated > 0)
+		rc = -EBADMSG; /* the cleaner wrote something recovery does not accept */
+	if (rc != 0) {
+		segment_close(seg);
+		goto out;
+	}
+	/* Spans of the old segment keep its (now unlinked) bytes. */
+	log->segs[i] = seg;
+	segment_close(old);
+out:
+	free(cleaned);
+	free(swap);
+	free(logp);
+	free(idx);
+	free(tidx);
+	return rc;
+}
+
+int64_t log_cleaner_due_ms(const struct log *log)
+{
+	return log->cleaner_due_ms;
+}
+
+void log_set_cleaner_due_ms(struct log *log, int64_t due_ms)
+{
+	log->cleaner_due_ms = due_ms;
 }

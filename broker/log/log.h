@@ -38,6 +38,11 @@ struct log_config {
 	int32_t index_interval_bytes; /* index.interval.bytes */
 	int64_t flush_messages;       /* flush.messages: fsync after this many records (INT64_MAX = never) */
 	int64_t flush_ms;             /* flush.ms (INT64_MAX = never) */
+	/* Compaction (broker/log/cleaner.h). */
+	bool compact;                       /* cleanup.policy contains compact */
+	int64_t delete_retention_ms;        /* delete.retention.ms: how long tombstones stay */
+	int64_t min_compaction_lag_ms;      /* min.compaction.lag.ms (KIP-58) */
+	double min_cleanable_dirty_ratio;   /* min.cleanable.dirty.ratio */
 };
 
 /* Kafka's defaults. */
@@ -47,6 +52,8 @@ struct log_config {
 #define LOG_DEFAULT_RETENTION_BYTES (-1LL)
 #define LOG_DEFAULT_INDEX_INTERVAL_BYTES 4096
 #define LOG_CLEAN_SHUTDOWN_FILE ".kafka_cleanshutdown"
+#define LOG_DEFAULT_DELETE_RETENTION_MS (24LL * 60 * 60 * 1000)
+#define LOG_DEFAULT_MIN_CLEANABLE_DIRTY_RATIO 0.5
 
 /* Fills `cfg` with Kafka's defaults (flush.* = never). */
 void log_config_default(struct log_config *cfg);
@@ -92,6 +99,11 @@ void log_set_high_watermark(struct log *log, int64_t high_watermark);
  * magic-2 batch at the log end offset, or another negative error (storage). */
 int log_append(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms);
 
+/* A follower's append of its leader's batch: as log_append, except that the
+ * batch may start past the log end - the leader's compaction removed the
+ * offsets between (Kafka's followers append with gaps as long as offsets
+ * increase). -EINVAL for a batch below the log end. */
+int log_append_from_leader(struct log *log, const uint8_t *buf, size_t len, int64_t now_ms);
 /* Reads batches starting with the one that contains `offset`, up to
  * `max_bytes` but always at least one whole batch when `min_one` (KIP-74),
  * never a batch reaching `max_offset` (exclusive: high watermark). Only whole
@@ -245,5 +257,37 @@ int log_visit(struct log *log, int64_t offset, int (*fn)(void *arg, const uint8_
  * objects). */
 typedef void (*log_drop_cb)(void *arg, const uint8_t *data, size_t len);
 void log_set_drop_cb(struct log *log, log_drop_cb cb, void *arg);
+
+/* ---- Compaction support (used by broker/log/cleaner.c) ----------------------
+ *
+ * The cleaner rewrites closed segments one at a time: it writes the kept
+ * batches of segment i to "<base>.log.cleaned" (fsynced), then
+ * log_replace_cleaned swaps the file in, Kafka's way: .cleaned is renamed to
+ * .swap (a complete, durable replacement), the old indexes are removed, .swap
+ * is renamed over .log, and the segment is reopened with rebuilt indexes. On
+ * open, a leftover .cleaned is deleted (the swap never started) and a .swap is
+ * completed (its indexes are rebuilt). Offsets are preserved, so the rewritten
+ * segment has gaps; reads already return the next batch at or after an offset
+ * that falls into one. */
+
+/* Segment i (0 = oldest, log_segment_count()-1 = active). Borrowed. */
+struct segment *log_segment_at(struct log *log, size_t i);
+/* The high watermark set by log_set_high_watermark (INT64_MAX until set). */
+int64_t log_high_watermark(const struct log *log);
+/* The configuration in force (borrowed). */
+const struct log_config *log_get_config(const struct log *log);
+/* Swaps "<base>.log.cleaned" of closed segment i in (see above). With
+ * `empty` (the cleaned file holds no batch) and i > 0, the segment is deleted
+ * instead: reads of offsets in its range go on to the next segment. Returns 0
+ * or -errno; after a failure past the rename the old segment keeps serving
+ * (its descriptors still hold the old bytes) and its indexes are rebuilt at
+ * the next open. */
+int log_replace_cleaned(struct log *log, size_t i, bool empty, int64_t now_ms);
+/* When a tombstone the cleaner kept becomes removable (delete.retention.ms
+ * after its segment's largest timestamp), so that a pass runs then even if
+ * nothing new is dirty. INT64_MIN until the first pass since open (not
+ * known: a pass is due), INT64_MAX when no tombstone waits. */
+int64_t log_cleaner_due_ms(const struct log *log);
+void log_set_cleaner_due_ms(struct log *log, int64_t due_ms);
 
 #endif

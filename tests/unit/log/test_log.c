@@ -961,6 +961,40 @@ static void log_append__records_leader_epochs(void **state)
 	log_close(log);
 }
 
+static void log_append_from_leader__accepts_a_gap_left_by_compaction(void **state)
+{
+	struct fx *f = *state;
+	struct log *log = fx_open(f, NOW);
+	size_t len;
+	uint8_t *b = fx_batch(0, 5, NOW, 10, &len);
+	assert_int_equal(log_append(log, b, len, NOW), 0);
+	free(b);
+	/* The leader compacted offsets 5-9 away. */
+	b = fx_batch(10, 5, NOW, 10, &len);
+	assert_int_equal(log_append(log, b, len, NOW), -EINVAL); /* a producer's append has no gaps */
+	assert_int_equal(log_append_from_leader(log, b, len, NOW), 0);
+	free(b);
+	assert_int_equal(log_end_offset(log), 15);
+	/* Never backwards. */
+	b = fx_batch(12, 5, NOW, 10, &len);
+	assert_int_equal(log_append_from_leader(log, b, len, NOW), -EINVAL);
+	free(b);
+	/* A read inside the gap starts at the next batch. */
+	uint8_t *out;
+	size_t out_len;
+	assert_int_equal(log_read(log, 7, INT64_MAX, 1 << 20, true, &out, &out_len), 0);
+	assert_true(out_len >= 8);
+	int64_t base = 0;
+	for (int i = 0; i < 8; i++)
+		base = (base << 8) | out[i];
+	assert_int_equal(base, 10);
+	free(out);
+	log_close(log);
+	log = fx_open(f, NOW); /* the gap survives recovery */
+	assert_int_equal(log_end_offset(log), 15);
+	log_close(log);
+}
+
 static void log_assign_leader_epoch__starts_the_epoch_at_the_log_end(void **state)
 {
 	struct fx *f = *state;
@@ -1567,6 +1601,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(log_open__fails_without_parent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_append__records_leader_epochs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_assign_leader_epoch__starts_the_epoch_at_the_log_end, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(log_append_from_leader__accepts_a_gap_left_by_compaction, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__keeps_leader_epochs, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(log_open__crash_recovers_epochs_missing_from_checkpoint, fx_setup,
 						fx_teardown),
