@@ -573,3 +573,45 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "member":
         sys.exit(member_main(sys.argv[2:]))
     sys.exit("usage: test_group_clients.py member CLIENT --bootstrap H:P --topic T --group G --name N --events F")
+
+
+def test_cooperative_sticky_assignment_is_relayed(broker_factory):
+    """The broker relays whatever the client leader computes: with
+    librdkafka's cooperative-sticky strategy (incremental rebalancing over the
+    classic protocol) two members share the six partitions without overlap,
+    and a third takes some without anyone losing partitions it keeps."""
+    from confluent_kafka import Consumer
+
+    from helpers import create_topic, unique_topic
+
+    b = broker_factory(props=GROUP_PROPS)
+    topic = unique_topic("coop")
+    create_topic(b.bootstrap, topic, PARTITIONS)
+    conf = {"bootstrap.servers": b.bootstrap, "group.id": "coop-" + topic, "session.timeout.ms": SESSION_MS,
+            "heartbeat.interval.ms": HEARTBEAT_MS, "partition.assignment.strategy": "cooperative-sticky",
+            "auto.offset.reset": "earliest"}
+    members = [Consumer(conf), Consumer(conf)]
+    try:
+        for m in members:
+            m.subscribe([topic])
+
+        def settled(ms, n):
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                for m in ms:
+                    m.poll(0.1)
+                owned = [{tp.partition for tp in m.assignment()} for m in ms]
+                if all(owned) and sum(len(o) for o in owned) == n and len(set().union(*owned)) == n:
+                    return owned
+            raise AssertionError("no settled assignment: %r" % [m.assignment() for m in ms])
+
+        two = settled(members, PARTITIONS)
+        members.append(Consumer(conf))
+        members[2].subscribe([topic])
+        three = settled(members, PARTITIONS)
+        assert all(three), three
+        # Sticky: what the first two still own is a subset of what they had.
+        assert three[0] <= two[0] and three[1] <= two[1], (two, three)
+    finally:
+        for m in members:
+            m.close()
