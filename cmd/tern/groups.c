@@ -8,13 +8,10 @@
  * against (2.0) has no ListOffsets admin call. */
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +23,7 @@
 #include "cmd/tern/commands.h"
 #include "cmd/tern/group_describe.h"
 #include "cmd/tern/kafka_client.h"
+#include "cmd/tern/raw_conn.h"
 #include "cmd/tern/opts.h"
 
 enum groups_action {
@@ -341,68 +339,6 @@ out:
 
 #define GROUPS_PROBE_MAX_RESPONSE (1 << 20) /* ApiVersions is a few hundred bytes */
 
-static int64_t groups_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int groups_poll(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - groups_now_ms();
-		if (left <= 0)
-			return -1;
-		struct pollfd p = {.fd = fd, .events = events};
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			return (p.revents & (events | POLLHUP | POLLERR)) ? 0 : -1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
-static int groups_connect(const char *host, const char *port, int64_t deadline)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	int fd = -1;
-	for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS && groups_poll(fd, POLLOUT, deadline) == 0 &&
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-static int groups_io(int fd, uint8_t *p, size_t n, bool out, int64_t deadline)
-{
-	while (n > 0) {
-		ssize_t k = out ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
-		if (k > 0) {
-			p += k;
-			n -= (size_t)k;
-		} else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
-			return -1;
-		} else if (groups_poll(fd, out ? POLLOUT : POLLIN, deadline) != 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* One ApiVersions v0 round trip. Returns 1 when the broker lists
  * `api_key`, 0 when it does not, -1 when it did not answer properly. */
 static int groups_ask_api(int fd, int16_t api_key, int64_t deadline)
@@ -423,15 +359,8 @@ static int groups_ask_api(int fd, int16_t api_key, int64_t deadline)
 	kw_put_i32_at(&w, size_at, (int32_t)(w.len - 4));
 	int rc = -1;
 	uint8_t *body = NULL;
-	uint8_t szb[4];
-	if (!kw_ok(&w) || groups_io(fd, w.buf, w.len, true, deadline) != 0 ||
-	    groups_io(fd, szb, 4, false, deadline) != 0)
-		goto out;
-	uint32_t size = (uint32_t)szb[0] << 24 | (uint32_t)szb[1] << 16 | (uint32_t)szb[2] << 8 | szb[3];
-	if (size < 4 || size > GROUPS_PROBE_MAX_RESPONSE)
-		goto out;
-	body = malloc(size);
-	if (!body || groups_io(fd, body, size, false, deadline) != 0)
+	size_t size = 0;
+	if (!kw_ok(&w) || raw_conn_round_trip(fd, w.buf, w.len, GROUPS_PROBE_MAX_RESPONSE, &body, &size, deadline) != 0)
 		goto out;
 	struct kreader r;
 	kr_init(&r, body, size);
@@ -452,40 +381,22 @@ out:
 	return rc;
 }
 
+struct groups_probe {
+	int16_t api_key;
+	int64_t deadline;
+};
+
+static int groups_ask_api_cb(int fd, void *arg)
+{
+	struct groups_probe *q = arg;
+	return groups_ask_api(fd, q->api_key, q->deadline);
+}
+
 /* Asks the first server of `bootstrap` that answers. */
 static int groups_broker_has_api(const char *bootstrap, int16_t api_key, int timeout_ms)
 {
-	char *list = strdup(bootstrap);
-	if (!list)
-		return -1;
-	int64_t deadline = groups_now_ms() + timeout_ms;
-	int rc = -1;
-	char *save = NULL;
-	for (char *srv = strtok_r(list, ",", &save); srv && rc < 0; srv = strtok_r(NULL, ",", &save)) {
-		while (*srv == ' ')
-			srv++;
-		char *scheme = strstr(srv, "://");
-		if (scheme)
-			srv = scheme + 3;
-		char *colon = strrchr(srv, ':');
-		if (!colon)
-			continue;
-		*colon = '\0';
-		char *host = srv, *port = colon + 1;
-		if (host[0] == '[') {
-			host++;
-			char *close_br = strchr(host, ']');
-			if (close_br)
-				*close_br = '\0';
-		}
-		int fd = groups_connect(host, port, deadline);
-		if (fd < 0)
-			continue;
-		rc = groups_ask_api(fd, api_key, deadline);
-		close(fd);
-	}
-	free(list);
-	return rc;
+	struct groups_probe q = {api_key, raw_conn_now_ms() + timeout_ms};
+	return raw_conn_each_server(bootstrap, q.deadline, groups_ask_api_cb, &q);
 }
 
 static int groups_delete(rd_kafka_t *rk, const struct groups_opts *o)
