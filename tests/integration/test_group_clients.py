@@ -615,3 +615,79 @@ def test_cooperative_sticky_assignment_is_relayed(broker_factory):
     finally:
         for m in members:
             m.close()
+
+
+def test_static_member_restarts_without_a_rebalance(broker_factory):
+    """KIP-345: a member with group.instance.id that closes (no LeaveGroup
+    for a static member) and comes back within the session timeout gets its
+    partitions again without a rebalance - the other member keeps its own
+    throughout - and a second live member with the same instance id fences
+    the first (FENCED_INSTANCE_ID)."""
+    from confluent_kafka import Consumer, KafkaError
+
+    from helpers import create_topic, unique_topic
+
+    b = broker_factory(props=GROUP_PROPS)
+    topic = unique_topic("static")
+    create_topic(b.bootstrap, topic, PARTITIONS)
+    group = "static-" + topic
+
+    def member(instance, errors=None):
+        conf = {"bootstrap.servers": b.bootstrap, "group.id": group, "group.instance.id": instance,
+                "session.timeout.ms": 30000, "heartbeat.interval.ms": HEARTBEAT_MS,
+                "auto.offset.reset": "earliest"}
+        if errors is not None:
+            conf["error_cb"] = errors.append
+        c = Consumer(conf)
+        c.subscribe([topic])
+        return c
+
+    def owned(c):
+        return {tp.partition for tp in c.assignment()}
+
+    polled_errors = {}
+
+    def poll_until(ms, cond, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for m in ms:
+                msg = m.poll(0.1)
+                if msg is not None and msg.error():
+                    polled_errors.setdefault(id(m), []).append(msg.error())
+            if cond():
+                return
+        raise AssertionError("timed out: %r; errors %r" % ([owned(m) for m in ms], polled_errors))
+
+    def fenced(errs):
+        return any(e.code() == KafkaError.FENCED_INSTANCE_ID or
+                   (e.code() == KafkaError._FATAL and "fenced" in e.str().lower()) for e in errs)
+
+    a, other = member("i-a"), member("i-b")
+    try:
+        poll_until([a, other], lambda: owned(a) and owned(other) and len(owned(a) | owned(other)) == PARTITIONS)
+        mine, theirs = owned(a), owned(other)
+        a.close()
+        a = member("i-a")
+        poll_until([a, other], lambda: owned(a) == mine)
+        # No rebalance: the other member never gave anything up.
+        for _ in range(20):
+            other.poll(0.1)
+            assert owned(other) == theirs
+        # A second live "i-a" replaces the first, which is fenced.
+        errors = []
+        a_errors = []
+        a.close()
+        a = member("i-a", a_errors)
+        poll_until([a, other], lambda: owned(a) == mine)
+        twin = member("i-a", errors)
+        poll_until([twin, other], lambda: owned(twin) == mine)
+        poll_until([a, twin, other], lambda: fenced(a_errors + polled_errors.get(id(a), [])), 40)
+        assert not fenced(errors + polled_errors.get(id(twin), [])), errors
+    finally:
+        for c in (a, other, locals().get("twin")):
+            if c is None:
+                continue
+            try:
+                c.close()
+            except Exception:
+                pass
