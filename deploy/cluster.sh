@@ -3,7 +3,8 @@
 # Raft metadata quorum.
 #
 #   ./deploy/cluster.sh up          build if needed, start every broker, wait until
-#                                   they listen and the quorum has a leader
+#                                   they listen, the quorum has a leader and every
+#                                   broker is registered (unfenced)
 #   ./deploy/cluster.sh down        stop every broker (as `stop N`, the Raft leader last)
 #   ./deploy/cluster.sh status      per node: pid, ports, Raft role; then the leader
 #   ./deploy/cluster.sh stop N      SIGTERM node N and wait until it exited: a controlled
@@ -214,6 +215,23 @@ wait_listening() {
   die "node $id did not listen within ${START_TIMEOUT}s (log: $log)"
 }
 
+# Waits until node $1 is registered and unfenced with the controller since
+# its launch ("is unfenced" in its log): before that, topics with a
+# replication factor counting it cannot be created.
+wait_unfenced() {
+  local id=$1 log offset deadline
+  log=$(log_file "$id")
+  offset=$(cat "$STATE/broker-$id.logoffset" 2>/dev/null || echo 0)
+  deadline=$((SECONDS + LEADER_TIMEOUT))
+  while [ $SECONDS -lt $deadline ]; do
+    tail -c +$((offset + 1)) "$log" | grep -q "is unfenced" && return 0
+    alive "$id" || return 1
+    sleep 0.1
+  done
+  say "node $id did not register with the controller within ${LEADER_TIMEOUT}s (log: $log)" >&2
+  return 1
+}
+
 # --- the quorum as the nodes see it ---------------------------------------
 
 # `tern metadata-quorum describe --status` of node $1: prints "LEADER EPOCH",
@@ -294,6 +312,7 @@ cmd_up() {
   for id in "${started[@]}"; do wait_listening "$id"; done
   local rc=0
   wait_leader || rc=1
+  for id in "${started[@]}"; do wait_unfenced "$id" || rc=1; done
   say "bootstrap servers: $(for id in $(ids); do printf '127.0.0.1:%s,' "$(port_of "$id")"; done | sed 's/,$//')"
   say "state: $STATE (server-N.properties, data-N/, broker-N.log)"
   say "try: $TERN_BIN topics --bootstrap-server 127.0.0.1:$BASE_PORT --list"
